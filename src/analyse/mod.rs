@@ -1,0 +1,179 @@
+//! The batch driver: each input is opened, recognised and handed to its analyser;
+//! rayon runs inputs in parallel and one failing input never stops the others.
+
+pub mod hive;
+pub mod mem;
+pub mod pe;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::detect::Format;
+use crate::evidence::{self, Evidence};
+use crate::model::{InputRecord, InputReport, InputStatus};
+use crate::progress::Progress;
+
+/// Which analysers a command allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `scan`: everything we can recognise.
+    All,
+    /// `pe`: PE files only.
+    Pe,
+    /// `hive`: registry hives only.
+    Hive,
+    /// `mem ...`: memory dumps only.
+    Memory,
+}
+
+/// Options every analyser sees.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub hash: bool,
+    /// `--symbols DIR`: Volatility 3 ISF symbol directory.
+    pub symbols: Option<PathBuf>,
+    /// `hive --dump KEY`.
+    pub dump_key: Option<String>,
+    /// `mem ... --no-scan`: list walk only.
+    pub no_scan: bool,
+}
+
+/// Analyse every path (directories recursively), in parallel. Reports come back in
+/// input order.
+pub fn run(
+    paths: &[PathBuf],
+    scope: Scope,
+    opts: &Options,
+    progress: &Progress,
+) -> Vec<InputReport> {
+    let (files, walk_errors) = evidence::collect_inputs(paths);
+    let total = files.len();
+    progress.start(total);
+    let done = AtomicUsize::new(0);
+    let mut reports: Vec<InputReport> = files
+        .par_iter()
+        .map(|p| {
+            let r = analyse_one(p, scope, opts);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.tick(n, total, p);
+            r
+        })
+        .collect();
+    progress.finish();
+    for (path, err) in walk_errors {
+        let mut r = InputReport::default();
+        r.input.input = path.display().to_string();
+        r.input.status = Some(InputStatus::Error);
+        r.input.detail = err;
+        reports.push(r);
+    }
+    reports
+}
+
+/// Analyse one input. Never panics: a panic inside a parser (a bug) is caught and
+/// reported as this input's error, and the batch goes on.
+pub fn analyse_one(path: &Path, scope: Scope, opts: &Options) -> InputReport {
+    let started = Instant::now();
+    let mut report = match catch_unwind(AssertUnwindSafe(|| analyse_inner(path, scope, opts))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let mut r = InputReport::default();
+            r.input.input = path.display().to_string();
+            r.input.status = Some(InputStatus::Error);
+            r.input.detail = format!("internal error (please report): {msg}");
+            r
+        }
+    };
+    report.input.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.finish();
+    report
+}
+
+fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
+    let mut report = InputReport::default();
+    report.input.input = path.display().to_string();
+    let ev = match Evidence::open(path) {
+        Ok(ev) => ev,
+        Err(e) => {
+            report.input.status = Some(InputStatus::Error);
+            report.input.detail = format!("{e:#}");
+            return report;
+        }
+    };
+    report.input.size = ev.len();
+    report.input.format = ev.format.name().to_string();
+    if opts.hash {
+        report.input.sha256 = ev.sha256();
+    }
+    if ev.is_empty() {
+        return skipped(report, "empty file");
+    }
+
+    let analyser = match (ev.format, scope) {
+        (Format::Pe, Scope::All | Scope::Pe) => "pe",
+        (Format::Regf, Scope::All | Scope::Hive) => "hive",
+        (f, Scope::All | Scope::Memory) if f.is_memory() => "mem",
+        (Format::RegfLog, _) => {
+            return skipped(
+                report,
+                "registry transaction log: replayed with the hive beside it",
+            )
+        }
+        (Format::Unknown, _) => return skipped(report, "unrecognised format"),
+        (f, Scope::All) => {
+            let why = format!("{f}: no analyser for this format yet");
+            return skipped(report, &why);
+        }
+        (f, scope) => {
+            let want = match scope {
+                Scope::Pe => "a PE file",
+                Scope::Hive => "a registry hive",
+                Scope::Memory => "a memory dump",
+                Scope::All => unreachable!(),
+            };
+            let why = format!("{f}: not {want} (use `scan` for any input)");
+            return skipped(report, &why);
+        }
+    };
+    report.input.analyser = analyser.to_string();
+    let result = match analyser {
+        "pe" => pe::analyse(&ev, opts, &mut report),
+        "hive" => hive::analyse(&ev, opts, &mut report),
+        _ => mem::analyse(&ev, opts, &mut report),
+    };
+    match result {
+        Ok(warnings) if warnings.is_empty() => report.input.status = Some(InputStatus::Analysed),
+        Ok(warnings) => {
+            report.input.status = Some(InputStatus::Partial);
+            report.input.detail = warnings.join("; ");
+        }
+        Err(e) => {
+            report.input.status = Some(InputStatus::Error);
+            report.input.detail = format!("{}: {e:#}", ev.display());
+        }
+    }
+    report
+}
+
+fn skipped(mut report: InputReport, why: &str) -> InputReport {
+    report.input.status = Some(InputStatus::Skipped);
+    report.input.detail = why.to_string();
+    report
+}
+
+/// Convenience for tests and callers that build a record by hand.
+pub fn input_record(path: &str) -> InputRecord {
+    InputRecord {
+        input: path.to_string(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,140 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::model::{RecordKind, Severity};
+use crate::output::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smss-triage",
+    version,
+    about = "Find smss.exe and its boot-chain relatives in Windows evidence, and flag what only pretends to be them",
+    after_help = "Exit codes: 0 done; 1 a finding at or above --fail-on; 2 usage error; 3 at least one input could not be analysed (the others are still reported)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse any mix of inputs (files and directories, recursively), recognised by content.
+    Scan {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        mem: MemOptions,
+    },
+    /// Analyse PE files only (other inputs are listed as skipped).
+    Pe {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Analyse registry hives: the Session Manager configuration, IFEO, SilentProcessExit.
+    Hive {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the subtree under this key (keys, values, types, times) instead.
+        #[arg(long, value_name = "KEY\\PATH")]
+        dump: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Memory dumps.
+    Mem {
+        #[command(subcommand)]
+        command: MemCommand,
+    },
+    /// List every rule: id, severity, ATT&CK technique, what it means.
+    Rules {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemCommand {
+    /// Container, architecture, DTB, kernel base, PDB, build, layout source, dump time.
+    Info {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        mem: MemOptions,
+    },
+    /// Every process, found by the list walk and by a scan of physical memory.
+    Ps {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Show the process tree.
+        #[arg(long)]
+        tree: bool,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        mem: MemOptions,
+    },
+    /// The smss.exe instances and their relatives, with the findings.
+    Smss {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        mem: MemOptions,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MemOptions {
+    /// Volatility 3 ISF symbol directory (windows/ntkrnlmp.pdb/<GUID>-<age>.json.xz).
+    #[arg(long, value_name = "DIR")]
+    pub symbols: Option<PathBuf>,
+    /// Walk the process list only; skip the scan of physical memory.
+    #[arg(long)]
+    pub no_scan: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Output format; a table on a terminal by default, CSV otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Write one file per record kind (inputs, files, processes, registry, findings) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Which record kind to print on stdout (default: the command's main one).
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    pub records: Option<RecordKind>,
+    /// Exit with code 1 when a finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Compute the sha256 of every input.
+    #[arg(long)]
+    pub hash: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress, no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Say more on stderr (per-input timing and warnings).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+fn parse_kind(s: &str) -> Result<RecordKind, String> {
+    s.parse()
+}

@@ -1,0 +1,131 @@
+//! Commands shared by the binary: run a batch, print it, decide the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::analyse::{self, Options, Scope};
+use crate::cli::Common;
+use crate::model::{InputReport, InputStatus, RecordKind};
+use crate::output::{self, OutputFormat};
+use crate::progress::Progress;
+
+pub const EXIT_FINDING: u8 = 1;
+pub const EXIT_INPUT_ERROR: u8 = 3;
+
+/// What a command prints on stdout by default, in table mode.
+pub struct View {
+    pub main: RecordKind,
+    /// Also show findings under the main table (table mode only).
+    pub with_findings: bool,
+}
+
+/// The chosen output format: a table when stdout is a terminal, CSV when piped.
+pub fn effective_format(common: &Common) -> OutputFormat {
+    common.format.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Csv
+    })
+}
+
+pub fn batch(
+    paths: &[PathBuf],
+    scope: Scope,
+    common: &Common,
+    opts: Options,
+    view: View,
+) -> Result<u8> {
+    let progress = Progress::new(common.quiet);
+    let reports = analyse::run(paths, scope, &opts, &progress);
+    emit(&reports, common, view)?;
+    Ok(exit_code(&reports, common))
+}
+
+/// Print the reports as the options ask, and a summary on stderr.
+pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> {
+    let format = effective_format(common);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if let Some(dir) = &common.out {
+        let written = output::write_dir(dir, format, reports)?;
+        if !common.quiet {
+            for p in written {
+                eprintln!("wrote {}", p.display());
+            }
+        }
+    } else {
+        let kind = common.records.unwrap_or(view.main);
+        output::write_kind(&mut out, format, kind, reports)?;
+        if format == OutputFormat::Table && view.with_findings && common.records.is_none() {
+            let any = reports.iter().any(|r| !r.findings.is_empty());
+            if any {
+                writeln!(out)?;
+                output::write_kind(&mut out, format, RecordKind::Findings, reports)?;
+            }
+        }
+    }
+    out.flush()?;
+    if !common.quiet {
+        for r in reports {
+            match r.input.status {
+                Some(InputStatus::Error) => {
+                    eprintln!("error: {}: {}", r.input.input, r.input.detail)
+                }
+                Some(InputStatus::Partial) if common.verbose > 0 => {
+                    eprintln!("partial: {}: {}", r.input.input, r.input.detail)
+                }
+                _ => {}
+            }
+            if common.verbose > 0 {
+                eprintln!(
+                    "{} ms: {} ({})",
+                    r.input.elapsed_ms, r.input.input, r.input.format
+                );
+            }
+        }
+        eprintln!("{}", summary(reports));
+    }
+    Ok(())
+}
+
+fn summary(reports: &[InputReport]) -> String {
+    let count = |s: InputStatus| reports.iter().filter(|r| r.input.status == Some(s)).count();
+    let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+    let max = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(|f| f.severity))
+        .max();
+    format!(
+        "{} inputs: {} analysed, {} partial, {} skipped, {} errors; {} findings{}",
+        reports.len(),
+        count(InputStatus::Analysed),
+        count(InputStatus::Partial),
+        count(InputStatus::Skipped),
+        count(InputStatus::Error),
+        findings,
+        max.map(|m| format!(" (highest: {m})")).unwrap_or_default()
+    )
+}
+
+/// 1 beats 3: a finding at or above `--fail-on` is what a pipeline acts on; input
+/// errors are reported on stderr and in inputs.csv either way.
+pub fn exit_code(reports: &[InputReport], common: &Common) -> u8 {
+    if let Some(threshold) = common.fail_on {
+        if reports
+            .iter()
+            .flat_map(|r| &r.findings)
+            .any(|f| f.severity >= threshold)
+        {
+            return EXIT_FINDING;
+        }
+    }
+    if reports
+        .iter()
+        .any(|r| r.input.status == Some(InputStatus::Error))
+    {
+        return EXIT_INPUT_ERROR;
+    }
+    0
+}

@@ -1,0 +1,368 @@
+//! The report model: typed records with a stable column set (see `docs/schema.md`).
+//!
+//! Records are flat on purpose: one CSV row each, the same columns in JSONL, so a
+//! merged file over hundreds of inputs can be sorted and filtered in a spreadsheet.
+//! Lists are joined with `;` inside one cell.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity {other:?} (expected info, low, medium, high or critical)"
+            )),
+        }
+    }
+}
+
+/// The kinds of record; each gets its own file with `--out DIR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Inputs,
+    Files,
+    Processes,
+    Registry,
+    Findings,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::Inputs,
+        RecordKind::Files,
+        RecordKind::Processes,
+        RecordKind::Registry,
+        RecordKind::Findings,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Inputs => "inputs",
+            RecordKind::Files => "files",
+            RecordKind::Processes => "processes",
+            RecordKind::Registry => "registry",
+            RecordKind::Findings => "findings",
+        }
+    }
+}
+
+impl FromStr for RecordKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings)")
+            })
+    }
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputStatus {
+    /// Analysed completely.
+    Analysed,
+    /// Analysed, but parts could not be read (holes, corrupt cells): see `detail`.
+    Partial,
+    /// Recognised or not, but no analyser handles it (yet): see `detail`.
+    Skipped,
+    /// The analyser failed: see `detail`. Counts towards exit code 3.
+    Error,
+}
+
+/// One row per input file examined.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct InputRecord {
+    pub input: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Detected format (by content), e.g. `pe`, `regf`, `crashdump64`, `ewf`.
+    pub format: String,
+    /// Which analyser ran (`pe`, `hive`, `mem`), empty when none.
+    pub analyser: String,
+    pub status: Option<InputStatus>,
+    /// Skip reason, error text (with the byte offset) or partial-data warnings.
+    pub detail: String,
+    pub findings: usize,
+    pub max_severity: String,
+    pub elapsed_ms: u64,
+}
+
+/// One row per PE file.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileRecord {
+    pub input: String,
+    pub sha256: String,
+    /// File name as found (last path component).
+    pub file_name: String,
+    /// Full path as found (on a disk image: the path inside the volume).
+    pub path: String,
+    pub size: u64,
+    pub machine: String,
+    pub subsystem: String,
+    pub is_dll: bool,
+    pub characteristics: String,
+    pub timestamp: String,
+    pub entry_point: String,
+    pub sections: String,
+    pub max_entropy: f64,
+    pub imports: String,
+    pub export_name: String,
+    pub original_filename: String,
+    pub internal_name: String,
+    pub company_name: String,
+    pub file_description: String,
+    pub product_name: String,
+    pub file_version: String,
+    pub checksum_stored: String,
+    pub checksum_computed: String,
+    pub overlay_size: u64,
+    pub md5: String,
+    pub sha1: String,
+    pub signed: bool,
+    pub signer: String,
+    pub issuer: String,
+    /// The signer certificate is issued by itself.
+    pub signer_self_signed: bool,
+    /// A Microsoft root sits above the signer in the certificates the file carries.
+    pub microsoft_root: bool,
+    pub digest_algorithm: String,
+    /// `match`, `mismatch` or empty when unsigned.
+    pub digest: String,
+    /// Trust chain verdict. We do not verify chains: always `not verified` when signed.
+    pub chain: String,
+    pub warnings: String,
+}
+
+/// One row per process (memory dumps).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ProcessRecord {
+    pub input: String,
+    pub sha256: String,
+    pub pid: u64,
+    pub ppid: u64,
+    pub parent_name: String,
+    pub name: String,
+    pub image_path: String,
+    pub peb_image_path: String,
+    pub command_line: String,
+    pub session: String,
+    pub create_time: String,
+    pub exit_time: String,
+    pub wow64: bool,
+    pub user_sid: String,
+    pub user_name: String,
+    pub integrity: String,
+    pub logon_id: String,
+    pub token_type: String,
+    pub groups: String,
+    pub privileges_present: String,
+    pub privileges_enabled: String,
+    /// `list`, `scan` or `both`.
+    pub found_by: String,
+    pub eprocess_virtual: String,
+    pub eprocess_physical: String,
+}
+
+/// One row per registry fact (a Session Manager value, an IFEO entry, a dumped value).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RegistryRecord {
+    pub input: String,
+    pub sha256: String,
+    pub hive_type: String,
+    /// Control set (`ControlSet001`), empty outside SYSTEM.
+    pub control_set: String,
+    pub current: bool,
+    pub key: String,
+    pub value: String,
+    pub value_type: String,
+    pub data: String,
+    pub last_written: String,
+    pub detail: String,
+}
+
+/// A rule's verdict about one record.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Finding {
+    pub input: String,
+    pub sha256: String,
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// MITRE ATT&CK technique id, e.g. `T1036.005`.
+    pub attack: &'static str,
+    /// `file`, `process` or `registry`.
+    pub subject_kind: &'static str,
+    /// What the finding is about: a path, `pid 123 smss.exe`, a registry key\value.
+    pub subject: String,
+    /// The facts that triggered the rule, `name=value; ...`.
+    pub evidence: String,
+    /// One line a responder can paste into a report.
+    pub explanation: String,
+}
+
+impl Finding {
+    /// A finding about `subject` with the input columns left for the caller to fill.
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        attack: &'static str,
+        subject_kind: &'static str,
+        subject: impl Into<String>,
+        evidence: impl Into<String>,
+        explanation: impl Into<String>,
+    ) -> Self {
+        Finding {
+            input: String::new(),
+            sha256: String::new(),
+            rule,
+            severity,
+            attack,
+            subject_kind,
+            subject: subject.into(),
+            evidence: evidence.into(),
+            explanation: explanation.into(),
+        }
+    }
+}
+
+/// Everything learned from one input.
+#[derive(Debug, Clone, Default)]
+pub struct InputReport {
+    pub input: InputRecord,
+    pub files: Vec<FileRecord>,
+    pub processes: Vec<ProcessRecord>,
+    pub registry: Vec<RegistryRecord>,
+    pub findings: Vec<Finding>,
+}
+
+impl InputReport {
+    /// Stamp every record with the input's path and hash, and summarise findings.
+    pub fn finish(&mut self) {
+        let input = self.input.input.clone();
+        let sha = self.input.sha256.clone();
+        for r in &mut self.files {
+            r.input.clone_from(&input);
+            r.sha256.clone_from(&sha);
+        }
+        for r in &mut self.processes {
+            r.input.clone_from(&input);
+            r.sha256.clone_from(&sha);
+        }
+        for r in &mut self.registry {
+            r.input.clone_from(&input);
+            r.sha256.clone_from(&sha);
+        }
+        for f in &mut self.findings {
+            f.input.clone_from(&input);
+            f.sha256.clone_from(&sha);
+        }
+        self.input.findings = self.findings.len();
+        self.input.max_severity = self
+            .findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+    }
+}
+
+/// Join a list into one CSV cell.
+pub fn join<I, S>(items: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out = String::new();
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(s.as_ref());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Info < Severity::Low);
+        assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+        assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn finish_stamps_every_record() {
+        let mut r = InputReport::default();
+        r.input.input = "/ev/a.exe".into();
+        r.input.sha256 = "ab".into();
+        r.files.push(FileRecord::default());
+        r.findings.push(Finding::new(
+            "X",
+            Severity::Low,
+            "T0",
+            "file",
+            "s",
+            "e",
+            "x",
+        ));
+        r.findings.push(Finding::new(
+            "Y",
+            Severity::High,
+            "T0",
+            "file",
+            "s",
+            "e",
+            "x",
+        ));
+        r.finish();
+        assert_eq!(r.files[0].input, "/ev/a.exe");
+        assert_eq!(r.findings[1].sha256, "ab");
+        assert_eq!(r.input.findings, 2);
+        assert_eq!(r.input.max_severity, "high");
+    }
+}

@@ -1,0 +1,518 @@
+//! Protected process names and the normaliser that tells a lookalike from the real name.
+//!
+//! The same code judges file names (PE rules) and process names/paths (memory rules),
+//! so a trick caught on disk is caught in memory too.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Boot-chain and other high-value names attackers imitate.
+pub const PROTECTED: &[&str] = &[
+    "smss.exe",
+    "csrss.exe",
+    "wininit.exe",
+    "winlogon.exe",
+    "services.exe",
+    "lsass.exe",
+    "svchost.exe",
+];
+
+/// Genuine Windows binaries whose names sit within edit distance 2 of a protected
+/// name. Flagging them would be a false positive on every clean system.
+const GENUINE_NEIGHBOURS: &[&str] = &[
+    "lsaiso.exe", // Credential Guard's isolated LSA
+    "sihost.exe", // Shell Infrastructure Host
+    "lsm.exe",    // Local Session Manager (Windows 7)
+    "smss.exe.mui",
+    "csrss.exe.mui",
+    "winlogon.exe.mui",
+    "wininit.exe.mui",
+    "services.exe.mui",
+    "lsass.exe.mui",
+    "svchost.exe.mui",
+    "smartscreen.exe",
+    "userinit.exe", // userinit vs wininit: distance 2, genuine
+    "wininet.dll",
+    "winload.exe",
+    "winver.exe",
+    "dllhost.exe",
+    "lsasrv.dll",
+    "csrsrv.dll",
+    "sxssrv.dll",
+];
+
+/// Is `name` (a file name, no directory) exactly a protected name, ignoring ASCII case?
+pub fn protected_name(name: &str) -> Option<&'static str> {
+    PROTECTED
+        .iter()
+        .copied()
+        .find(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// How a name imitates a protected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookalike {
+    /// Right-to-left override or another bidi control hides the real extension.
+    BidiOverride,
+    /// Homoglyphs (Cyrillic `ѕ`, `rn` for `m`, `I` for `l`, digits for letters,
+    /// full-width forms), zero-width or white-space characters, inserted dots: after
+    /// folding them away the name *is* the protected one.
+    Confusable,
+    /// The protected name followed or preceded by another extension
+    /// (`smss.exe.scr`, `smss.txt.exe`).
+    DoubleExtension,
+    /// Within a small edit distance of the protected name (`smsss.exe`, `scrss.exe`).
+    EditDistance(usize),
+}
+
+impl Lookalike {
+    pub fn describe(&self) -> String {
+        match self {
+            Lookalike::BidiOverride => "bidi control character".into(),
+            Lookalike::Confusable => "confusable characters".into(),
+            Lookalike::DoubleExtension => "double extension".into(),
+            Lookalike::EditDistance(d) => format!("edit distance {d}"),
+        }
+    }
+
+    /// MITRE ATT&CK sub-technique the trick evidences.
+    pub fn attack(&self) -> &'static str {
+        match self {
+            Lookalike::BidiOverride => "T1036.002",
+            Lookalike::DoubleExtension => "T1036.007",
+            Lookalike::Confusable | Lookalike::EditDistance(_) => "T1036.005",
+        }
+    }
+}
+
+/// If `name` only looks like a protected name, say which one and how.
+/// Exact (case-insensitive) protected names and known genuine neighbours return `None`.
+pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
+    if name.is_empty() || protected_name(name).is_some() {
+        return None;
+    }
+    let lower = name.to_lowercase();
+    if GENUINE_NEIGHBOURS.contains(&lower.as_str()) {
+        return None;
+    }
+    let has_bidi = name.chars().any(is_bidi_control);
+    let skeleton = skeleton(name);
+
+    for &p in PROTECTED {
+        if skeleton == p {
+            let how = if has_bidi {
+                Lookalike::BidiOverride
+            } else {
+                Lookalike::Confusable
+            };
+            return Some((p, how));
+        }
+    }
+    // A bidi override reorders what is displayed: `smss\u{202E}exe.scr` shows as
+    // `smssrcs.exe`. Any bidi control in a name built around a protected stem is hostile.
+    if has_bidi {
+        for &p in PROTECTED {
+            if skeleton.contains(stem(p)) {
+                return Some((p, Lookalike::BidiOverride));
+            }
+        }
+    }
+    for &p in PROTECTED {
+        if is_double_extension(&skeleton, p) {
+            return Some((p, Lookalike::DoubleExtension));
+        }
+    }
+    // Edit distance only among executables, and only for names long enough that two
+    // edits do not turn everything into everything.
+    if !skeleton.ends_with(".exe") || skeleton.chars().count() < 7 {
+        return None;
+    }
+    let mut best: Option<(&'static str, usize)> = None;
+    for &p in PROTECTED {
+        let d = damerau_levenshtein(&skeleton, p);
+        if d <= 2 && best.is_none_or(|(_, bd)| d < bd) {
+            best = Some((p, d));
+        }
+    }
+    best.map(|(p, d)| {
+        // Distance 0 after folding means folding did the work: a confusable.
+        if d == 0 {
+            (p, Lookalike::Confusable)
+        } else {
+            (p, Lookalike::EditDistance(d))
+        }
+    })
+}
+
+fn stem(protected: &str) -> &str {
+    protected.strip_suffix(".exe").unwrap_or(protected)
+}
+
+fn is_double_extension(skeleton: &str, protected: &str) -> bool {
+    // smss.exe.<anything>  or  smss.<anything>.exe
+    if let Some(rest) = skeleton.strip_prefix(protected) {
+        return rest.starts_with('.') && rest.len() > 1;
+    }
+    let st = stem(protected);
+    if let Some(rest) = skeleton.strip_prefix(st) {
+        if let Some(mid) = rest.strip_suffix(".exe") {
+            return mid.starts_with('.') && mid.len() > 1 && !mid[1..].contains('.');
+        }
+    }
+    false
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn is_invisible(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200D}' | '\u{FEFF}' | '\u{00AD}' | '\u{2060}'
+        )
+        || c.is_whitespace()
+}
+
+/// Fold a name to the ASCII skeleton it is meant to be read as.
+///
+/// NFKC first (full-width and compatibility forms), then homoglyph mapping, then
+/// lower-casing, then multi-letter tricks (`rn` → `m`, `vv` → `w`), then removal of
+/// invisible characters and of dots inserted into the stem (`s.mss.exe`).
+pub fn skeleton(name: &str) -> String {
+    let mut folded = String::with_capacity(name.len());
+    for c in name.nfkc() {
+        if is_invisible(c) {
+            continue;
+        }
+        // Upper-case I read as l: only meaningful before lower-casing.
+        if c == 'I' {
+            folded.push('l');
+            continue;
+        }
+        let c = homoglyph(c);
+        for lc in c.to_lowercase() {
+            folded.push(lc);
+        }
+    }
+    let folded = folded.replace("rn", "m").replace("vv", "w");
+    // Collapse dots inside the stem: keep the last extension (and a second one, so
+    // double extensions survive for their own check).
+    let parts: Vec<&str> = folded.split('.').filter(|p| !p.is_empty()).collect();
+    match parts.len() {
+        0 => String::new(),
+        1 => parts[0].to_string(),
+        _ => {
+            // Known extensions at the end are kept as extensions; the rest is the stem.
+            let mut ext_start = parts.len() - 1;
+            while ext_start > 1 && is_extension(parts[ext_start - 1]) {
+                ext_start -= 1;
+            }
+            let stem: String = parts[..ext_start].concat();
+            let mut out = stem;
+            for p in &parts[ext_start..] {
+                out.push('.');
+                out.push_str(p);
+            }
+            out
+        }
+    }
+}
+
+fn is_extension(s: &str) -> bool {
+    matches!(
+        s,
+        "exe"
+            | "com"
+            | "scr"
+            | "dll"
+            | "sys"
+            | "bat"
+            | "cmd"
+            | "pif"
+            | "txt"
+            | "pdf"
+            | "doc"
+            | "docx"
+            | "jpg"
+            | "png"
+            | "lnk"
+            | "js"
+            | "vbs"
+            | "ps1"
+            | "hta"
+            | "cpl"
+            | "msi"
+            | "zip"
+            | "mui"
+    )
+}
+
+/// Map look-alike characters to the ASCII letter they imitate.
+fn homoglyph(c: char) -> char {
+    match c {
+        // Cyrillic
+        'а' | 'А' => 'a',
+        'в' | 'В' => 'b',
+        'с' | 'С' => 'c',
+        'ԁ' => 'd',
+        'е' | 'Е' | 'ё' => 'e',
+        'һ' | 'Һ' => 'h',
+        'і' | 'І' | 'ӏ' => 'i',
+        'ј' | 'Ј' => 'j',
+        'к' | 'К' => 'k',
+        'м' | 'М' => 'm',
+        'н' | 'Н' => 'h',
+        'о' | 'О' => 'o',
+        'р' | 'Р' => 'p',
+        'ѕ' | 'Ѕ' => 's',
+        'т' | 'Т' => 't',
+        'ц' => 'u',
+        'х' | 'Х' => 'x',
+        'у' | 'У' => 'y',
+        'ԝ' => 'w',
+        'ʟ' => 'l',
+        // Greek
+        'α' | 'Α' => 'a',
+        'β' | 'Β' => 'b',
+        'ε' | 'Ε' => 'e',
+        'η' | 'Η' => 'h',
+        'ι' | 'Ι' => 'i',
+        'κ' | 'Κ' => 'k',
+        'μ' | 'Μ' => 'm',
+        'ν' | 'Ν' => 'v',
+        'ο' | 'Ο' => 'o',
+        'ρ' | 'Ρ' => 'p',
+        'τ' | 'Τ' => 't',
+        'υ' | 'Υ' => 'u',
+        'χ' | 'Χ' => 'x',
+        'ς' => 's',
+        // Latin look-alikes
+        'ı' => 'i',
+        'ɩ' => 'i',
+        'ɑ' => 'a',
+        'ǀ' | '|' => 'l',
+        // Digits read as letters
+        '0' => 'o',
+        '1' => 'l',
+        '5' => 's',
+        '3' => 'e',
+        other => other,
+    }
+}
+
+/// Damerau-Levenshtein (optimal string alignment) distance over chars.
+pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+/// Where a protected binary legitimately lives. `dir` is the directory part of a
+/// path, in any separator, with or without drive or `\SystemRoot` prefix.
+pub fn is_legitimate_dir(protected: &str, dir: &str) -> bool {
+    let d = normalise_dir(dir);
+    if d.ends_with("windows/system32") || d.ends_with("windows.old/windows/system32") {
+        return true;
+    }
+    // The component store keeps genuine copies of every inbox binary.
+    if d.contains("windows/winsxs/") {
+        return true;
+    }
+    // 64-bit Windows ships a 32-bit svchost for WOW64 services.
+    if protected == "svchost.exe" && d.ends_with("windows/syswow64") {
+        return true;
+    }
+    false
+}
+
+/// Lower-case, forward slashes, `\SystemRoot` / `%SystemRoot%` read as `windows`,
+/// drive letters and NT device prefixes dropped.
+pub fn normalise_dir(dir: &str) -> String {
+    let mut d = dir.replace('\\', "/").to_lowercase();
+    for prefix in ["/systemroot", "%systemroot%", "systemroot"] {
+        if let Some(rest) = d.strip_prefix(prefix) {
+            d = format!("/windows{rest}");
+        }
+    }
+    d.trim_end_matches('/').to_string()
+}
+
+/// Does this path look like it comes from a Windows directory tree (a mounted image,
+/// a triage collection that keeps paths), so that its location means something?
+pub fn looks_like_windows_tree(path: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "windows",
+        "users",
+        "programdata",
+        "program files",
+        "program files (x86)",
+        "$recycle.bin",
+        "perflogs",
+        "recovery",
+        "system volume information",
+        "systemroot",
+        "%systemroot%",
+        "temp",
+        "appdata",
+    ];
+    path.replace('\\', "/")
+        .to_lowercase()
+        .split('/')
+        .any(|c| MARKERS.contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_names_are_not_lookalikes() {
+        assert_eq!(lookalike("smss.exe"), None);
+        assert_eq!(lookalike("SMSS.EXE"), None);
+        assert_eq!(lookalike("lsass.exe"), None);
+    }
+
+    #[test]
+    fn genuine_neighbours_are_not_flagged() {
+        for n in [
+            "lsaiso.exe",
+            "sihost.exe",
+            "userinit.exe",
+            "lsm.exe",
+            "dllhost.exe",
+            "notepad.exe",
+            "explorer.exe",
+            "conhost.exe",
+            "taskhostw.exe",
+            "spoolsv.exe",
+        ] {
+            assert_eq!(lookalike(n), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn homoglyphs_and_tricks_fold_to_the_protected_name() {
+        assert_eq!(
+            lookalike("ѕmss.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("srnss.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("Isass.exe"),
+            Some(("lsass.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("smss .exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("s.mss.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("svch0st.exe"),
+            Some(("svchost.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("ｓｍｓｓ.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("smss\u{200B}.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+    }
+
+    #[test]
+    fn bidi_override_is_its_own_kind() {
+        let (p, how) = lookalike("smss\u{202E}exe.scr").unwrap();
+        assert_eq!(p, "smss.exe");
+        assert_eq!(how, Lookalike::BidiOverride);
+    }
+
+    #[test]
+    fn double_extensions() {
+        assert_eq!(
+            lookalike("smss.exe.scr"),
+            Some(("smss.exe", Lookalike::DoubleExtension))
+        );
+        assert_eq!(
+            lookalike("lsass.txt.exe"),
+            Some(("lsass.exe", Lookalike::DoubleExtension))
+        );
+    }
+
+    #[test]
+    fn edit_distance_names() {
+        assert_eq!(
+            lookalike("smsss.exe"),
+            Some(("smss.exe", Lookalike::EditDistance(1)))
+        );
+        assert_eq!(
+            lookalike("scrss.exe"),
+            Some(("csrss.exe", Lookalike::EditDistance(1)))
+        );
+        assert_eq!(
+            lookalike("lsasss.exe"),
+            Some(("lsass.exe", Lookalike::EditDistance(1)))
+        );
+        assert_eq!(
+            lookalike("winlogin.exe"),
+            Some(("winlogon.exe", Lookalike::EditDistance(1)))
+        );
+        // Far away names stay quiet.
+        assert_eq!(lookalike("setup.exe"), None);
+    }
+
+    #[test]
+    fn distance_is_damerau() {
+        assert_eq!(damerau_levenshtein("smss", "msss"), 1);
+        assert_eq!(damerau_levenshtein("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn legitimate_dirs() {
+        assert!(is_legitimate_dir("smss.exe", r"C:\Windows\System32"));
+        assert!(is_legitimate_dir("smss.exe", r"\SystemRoot\System32"));
+        assert!(is_legitimate_dir("smss.exe", "/mnt/img/Windows/System32/"));
+        assert!(is_legitimate_dir(
+            "smss.exe",
+            r"C:\Windows\WinSxS\amd64_microsoft-windows-smss_31bf3856ad364e35_10.0.19041.1_none_x"
+        ));
+        assert!(!is_legitimate_dir("smss.exe", r"C:\Users\Public"));
+        assert!(!is_legitimate_dir("smss.exe", r"C:\Windows\SysWOW64"));
+        assert!(is_legitimate_dir("svchost.exe", r"C:\Windows\SysWOW64"));
+        assert!(!is_legitimate_dir("smss.exe", r"C:\Windows\System32\Tasks"));
+    }
+
+    #[test]
+    fn windows_tree_markers() {
+        assert!(looks_like_windows_tree("/cases/c1/C/Windows/Temp/smss.exe"));
+        assert!(looks_like_windows_tree(r"C:\Users\bob\smss.exe"));
+        assert!(!looks_like_windows_tree("samples/pe/fake/smss.exe"));
+    }
+}

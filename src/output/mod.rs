@@ -1,0 +1,113 @@
+//! Writers: the same records as a terminal table, CSV or JSON Lines, to stdout or to one
+//! file per record kind. Writers only print; they decide nothing.
+
+mod table;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::model::{InputReport, RecordKind};
+pub use table::TableRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+/// Write one record kind to `w`.
+pub fn write_kind<W: Write>(
+    w: &mut W,
+    format: OutputFormat,
+    kind: RecordKind,
+    reports: &[InputReport],
+) -> Result<()> {
+    match kind {
+        RecordKind::Inputs => write_records(w, format, reports.iter().map(|r| &r.input)),
+        RecordKind::Files => write_records(w, format, reports.iter().flat_map(|r| &r.files)),
+        RecordKind::Processes => {
+            write_records(w, format, reports.iter().flat_map(|r| &r.processes))
+        }
+        RecordKind::Registry => write_records(w, format, reports.iter().flat_map(|r| &r.registry)),
+        RecordKind::Findings => write_records(w, format, reports.iter().flat_map(|r| &r.findings)),
+    }
+}
+
+/// `--out DIR`: every record kind in its own file (`findings.csv`, ...), headers always
+/// written so that scripts can rely on the files even when they hold no rows.
+pub fn write_dir(
+    dir: &Path,
+    format: OutputFormat,
+    reports: &[InputReport],
+) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+    let (format, ext) = match format {
+        OutputFormat::Jsonl => (OutputFormat::Jsonl, "jsonl"),
+        // A table is for eyes; files get CSV.
+        OutputFormat::Csv | OutputFormat::Table => (OutputFormat::Csv, "csv"),
+    };
+    let mut written = Vec::new();
+    for kind in RecordKind::ALL {
+        let path = dir.join(format!("{}.{ext}", kind.name()));
+        let file =
+            File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
+        let mut w = BufWriter::new(file);
+        write_kind(&mut w, format, kind, reports)?;
+        w.flush()
+            .with_context(|| format!("{}: write failed", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write_records<'a, W, T, I>(w: &mut W, format: OutputFormat, records: I) -> Result<()>
+where
+    W: Write,
+    T: Serialize + Default + TableRow + 'a,
+    I: Iterator<Item = &'a T>,
+{
+    match format {
+        OutputFormat::Csv => {
+            w.write_all(csv_header::<T>()?.as_bytes())?;
+            let mut cw = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *w);
+            for r in records {
+                cw.serialize(r)?;
+            }
+            cw.flush()?;
+        }
+        OutputFormat::Jsonl => {
+            for r in records {
+                serde_json::to_writer(&mut *w, r)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        OutputFormat::Table => table::write(w, records)?,
+    }
+    Ok(())
+}
+
+/// The CSV header line of a record type, taken from serde so it cannot drift from the
+/// rows.
+pub fn csv_header<T: Serialize + Default>() -> Result<String> {
+    let mut cw = csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(Vec::new());
+    cw.serialize(T::default())?;
+    let bytes = cw
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("csv header: {e}"))?;
+    let text = String::from_utf8(bytes)?;
+    Ok(text
+        .lines()
+        .next()
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default())
+}

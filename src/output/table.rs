@@ -1,0 +1,214 @@
+//! A readable, aligned table for a terminal: a few telling columns per record kind
+//! (CSV and JSONL carry all of them).
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::model::{FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord};
+
+pub trait TableRow {
+    fn headers() -> &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+}
+
+const MAX_CELL: usize = 64;
+
+fn clip(s: &str) -> String {
+    // One line per row: control characters (a bidi override in a file name!) are shown
+    // escaped, never interpreted by the terminal.
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    if out.chars().count() > MAX_CELL {
+        let cut: String = out.chars().take(MAX_CELL - 1).collect();
+        format!("{cut}…")
+    } else {
+        out
+    }
+}
+
+pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
+    w: &mut W,
+    rows: I,
+) -> Result<()> {
+    let headers = T::headers();
+    let rows: Vec<Vec<String>> = rows
+        .map(|r| r.cells().iter().map(|c| clip(c)).collect())
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let head: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+    writeln!(w, "{}", line(&head))?;
+    for r in &rows {
+        writeln!(w, "{}", line(r))?;
+    }
+    Ok(())
+}
+
+impl TableRow for InputRecord {
+    fn headers() -> &'static [&'static str] {
+        &["status", "format", "findings", "max", "input", "detail"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let status = match self.status {
+            Some(s) => serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        vec![
+            status,
+            self.format.clone(),
+            self.findings.to_string(),
+            self.max_severity.clone(),
+            self.input.clone(),
+            self.detail.clone(),
+        ]
+    }
+}
+
+impl TableRow for FileRecord {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "file",
+            "machine",
+            "subsystem",
+            "original_filename",
+            "signed",
+            "digest",
+            "path",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.file_name.clone(),
+            self.machine.clone(),
+            self.subsystem.clone(),
+            self.original_filename.clone(),
+            if self.signed {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+            self.digest.clone(),
+            self.path.clone(),
+        ]
+    }
+}
+
+impl TableRow for ProcessRecord {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "pid",
+            "ppid",
+            "name",
+            "session",
+            "user",
+            "create_time",
+            "exit_time",
+            "found_by",
+            "image_path",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.pid.to_string(),
+            self.ppid.to_string(),
+            self.name.clone(),
+            self.session.clone(),
+            if self.user_name.is_empty() {
+                self.user_sid.clone()
+            } else {
+                self.user_name.clone()
+            },
+            self.create_time.clone(),
+            self.exit_time.clone(),
+            self.found_by.clone(),
+            self.image_path.clone(),
+        ]
+    }
+}
+
+impl TableRow for RegistryRecord {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "control_set",
+            "key",
+            "value",
+            "type",
+            "data",
+            "last_written",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let cs = if self.current {
+            format!("{} (current)", self.control_set)
+        } else {
+            self.control_set.clone()
+        };
+        vec![
+            cs,
+            self.key.clone(),
+            self.value.clone(),
+            self.value_type.clone(),
+            self.data.clone(),
+            self.last_written.clone(),
+        ]
+    }
+}
+
+impl TableRow for Finding {
+    fn headers() -> &'static [&'static str] {
+        &["severity", "rule", "attack", "subject", "explanation"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.severity.to_string(),
+            self.rule.to_string(),
+            self.attack.to_string(),
+            self.subject.clone(),
+            self.explanation.clone(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_is_escaped_and_long_cells_clipped() {
+        assert_eq!(clip("a\u{202E}b"), "a\\u{202e}b");
+        let long = "x".repeat(200);
+        assert_eq!(clip(&long).chars().count(), MAX_CELL);
+    }
+}
