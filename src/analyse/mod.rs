@@ -111,7 +111,8 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
     };
     report.input.size = ev.len();
     report.input.format = ev.format.name().to_string();
-    if opts.hash {
+    // The PE analyser hashes as part of its facts; hash everything else here.
+    if opts.hash && ev.format != Format::Pe {
         report.input.sha256 = ev.sha256();
     }
     if ev.is_empty() {
@@ -158,7 +159,8 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
         }
         Err(e) => {
             report.input.status = Some(InputStatus::Error);
-            report.input.detail = format!("{}: {e:#}", ev.display());
+            // The input column (and the stderr line) already name the input.
+            report.input.detail = format!("{e:#}");
         }
     }
     report

@@ -111,3 +111,39 @@ pub fn csv_header<T: Serialize + Default>() -> Result<String> {
         .map(|l| format!("{l}\n"))
         .unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord};
+
+    fn columns<T: Serialize + Default>() -> Vec<String> {
+        csv_header::<T>().unwrap().trim_end().split(',').map(String::from).collect()
+    }
+
+    #[test]
+    fn every_column_is_documented() {
+        let doc = include_str!("../../docs/schema.md");
+        let all = [
+            ("inputs", columns::<InputRecord>()),
+            ("files", columns::<FileRecord>()),
+            ("processes", columns::<ProcessRecord>()),
+            ("registry", columns::<RegistryRecord>()),
+            ("findings", columns::<Finding>()),
+        ];
+        for (kind, cols) in all {
+            let section = doc.split(&format!("## {kind}")).nth(1).unwrap_or_else(|| panic!("no section for {kind}"));
+            let section = section.split("\n## ").next().unwrap();
+            for c in cols {
+                assert!(section.contains(&format!("`{c}`")), "docs/schema.md ({kind}) lacks column {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_csv_still_has_its_header() {
+        let mut buf = Vec::new();
+        write_kind(&mut buf, OutputFormat::Csv, RecordKind::Findings, &[]).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "input,sha256,rule,severity,attack,subject_kind,subject,evidence,explanation\n");
+    }
+}
