@@ -1,5 +1,395 @@
-//! Process rules over memory-dump process records. Filled in with the memory analyser.
+//! Process rules over memory-dump process records: the smss.exe boot chain as it should
+//! be (see `docs/rules.md`), and the ways real attacks differ from it.
+
+use std::collections::HashMap;
 
 use super::RuleInfo;
+use crate::model::{Finding, ProcessRecord, Severity};
+use crate::names;
 
-pub const RULES: &[RuleInfo] = &[];
+pub const RULES: &[RuleInfo] = &[
+    RuleInfo { id: "SMSS-PATH", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "smss.exe whose image is not \\Windows\\System32\\smss.exe" },
+    RuleInfo { id: "SMSS-PARENT", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "master smss not parented by System (4), or a session smss not parented by the master" },
+    RuleInfo { id: "SMSS-INSTANCES", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "more than one live master smss, or a session smss still alive long after its session started" },
+    RuleInfo { id: "SMSS-USER", severity: Severity::High, attack: "T1134", applies_to: "process", summary: "smss.exe whose token user is not Local System (S-1-5-18)" },
+    RuleInfo { id: "SMSS-SESSION", severity: Severity::Medium, attack: "T1036.005", applies_to: "process", summary: "smss.exe whose session does not fit its role (master: none; child: one)" },
+    RuleInfo { id: "SMSS-LATE", severity: Severity::Medium, attack: "T1036.005", applies_to: "process", summary: "the master smss was created long after System" },
+    RuleInfo { id: "SMSS-CMDLINE", severity: Severity::Medium, attack: "T1036.005", applies_to: "process", summary: "smss.exe with arguments neither the master nor a session child uses" },
+    RuleInfo { id: "PROC-PATH", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "another protected process (csrss, wininit, winlogon, services, lsass, svchost) running from outside System32" },
+    RuleInfo { id: "NAME-LOOKALIKE", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "a process whose name or image path only looks like a protected one" },
+    RuleInfo { id: "CHILD-PARENT", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "csrss/wininit/winlogon with a live parent that is not smss; services/lsass not parented by wininit" },
+    RuleInfo { id: "PEB-MASQ", severity: Severity::High, attack: "T1036", applies_to: "process", summary: "the PEB's image path differs from the kernel's image path" },
+    RuleInfo { id: "HIDDEN", severity: Severity::High, attack: "T1014", applies_to: "process", summary: "a live process found by the memory scan but missing from the process list" },
+    RuleInfo { id: "BAD-USER", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "a protected boot-chain process not running as Local System" },
+    RuleInfo { id: "SEDEBUG", severity: Severity::Medium, attack: "T1134", applies_to: "process", summary: "SeDebugPrivilege enabled on a token that is not Local System" },
+];
+
+/// Seconds after System's creation within which the master smss normally starts.
+pub const SMSS_LATE_SECONDS: i64 = 60;
+/// Seconds a session smss may live; it exits once its session is set up.
+pub const SMSS_CHILD_LINGER_SECONDS: i64 = 300;
+
+const LOCAL_SYSTEM: &str = "S-1-5-18";
+
+fn info(id: &str) -> &'static RuleInfo {
+    RULES.iter().find(|r| r.id == id).expect("rule id is in RULES")
+}
+
+fn finding(id: &str, severity: Severity, p: &ProcessRecord, evidence: String, why: String) -> Finding {
+    let r = info(id);
+    Finding::new(r.id, severity, r.attack, "process", subject(p), evidence, why)
+}
+
+fn subject(p: &ProcessRecord) -> String {
+    format!("pid {} {}", p.pid, p.name)
+}
+
+/// Seconds since the epoch from our ISO-8601 UTC form (`2024-01-02T03:04:05[.ffffff]Z`).
+pub fn iso_seconds(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some(days * 86400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// The file name a process runs: the last component of the kernel's image path, else
+/// the (15-character) ImageFileName.
+fn exe_name(p: &ProcessRecord) -> String {
+    let from_path = p.image_path.rsplit(['\\', '/']).next().unwrap_or("");
+    if from_path.is_empty() { p.name.to_lowercase() } else { from_path.to_lowercase() }
+}
+
+fn is_live(p: &ProcessRecord) -> bool {
+    p.exit_time.is_empty()
+}
+
+/// The path below the volume: `\Device\HarddiskVolume3\Windows\x`, `C:\Windows\x`,
+/// `\??\C:\Windows\x` and `\SystemRoot\x` all become `\windows\x`.
+pub fn volume_relative(path: &str) -> String {
+    let p = path.replace('/', "\\").to_lowercase();
+    let p = p.strip_prefix("\\??\\").unwrap_or(&p).to_string();
+    if let Some(rest) = p.strip_prefix("\\systemroot") {
+        return format!("\\windows{rest}");
+    }
+    if let Some(rest) = p.strip_prefix("\\device\\") {
+        // drop the device name component
+        return rest.find('\\').map(|i| rest[i..].to_string()).unwrap_or_default();
+    }
+    if p.len() >= 2 && p.as_bytes()[1] == b':' {
+        return p[2..].to_string();
+    }
+    p
+}
+
+fn is_system32(path: &str, exe: &str) -> bool {
+    volume_relative(path) == format!("\\windows\\system32\\{exe}")
+}
+
+/// The parent of `p`: the process with `p.ppid` as its PID that was created before `p`
+/// (PIDs are reused; a younger process with that PID is not the parent).
+pub fn parent_of<'a>(p: &ProcessRecord, by_pid: &HashMap<u64, Vec<&'a ProcessRecord>>) -> Option<&'a ProcessRecord> {
+    let child_t = iso_seconds(&p.create_time);
+    by_pid.get(&p.ppid)?.iter().copied().filter(|c| !std::ptr::eq(*c, p)).filter(|c| match (iso_seconds(&c.create_time), child_t) {
+        (Some(pt), Some(ct)) => pt <= ct,
+        _ => true,
+    }).max_by_key(|c| iso_seconds(&c.create_time))
+}
+
+/// Run every process rule over the processes of one dump.
+pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut by_pid: HashMap<u64, Vec<&ProcessRecord>> = HashMap::new();
+    for p in procs {
+        by_pid.entry(p.pid).or_default().push(p);
+    }
+    let system_time = procs.iter().find(|p| p.pid == 4).and_then(|p| iso_seconds(&p.create_time));
+    let newest = procs.iter().filter_map(|p| iso_seconds(&p.create_time)).max();
+
+    let smss: Vec<&ProcessRecord> = procs.iter().filter(|p| exe_name(p) == "smss.exe" || p.name.eq_ignore_ascii_case("smss.exe")).collect();
+    // Masters: smss parented by System, or without a session.
+    let masters: Vec<&ProcessRecord> = smss.iter().copied().filter(|p| p.ppid == 4 || p.session.is_empty()).collect();
+    let master_pids: Vec<u64> = masters.iter().map(|p| p.pid).collect();
+
+    let live_masters: Vec<&&ProcessRecord> = masters.iter().filter(|p| is_live(p)).collect();
+    if live_masters.len() > 1 {
+        for p in &live_masters[1..] {
+            out.push(finding(
+                "SMSS-INSTANCES",
+                Severity::High,
+                p,
+                format!("live_masters={}", live_masters.iter().map(|m| m.pid.to_string()).collect::<Vec<_>>().join(",")),
+                format!("a second live master smss.exe (pid {}): Windows runs exactly one", p.pid),
+            ));
+        }
+    }
+
+    for p in &smss {
+        let is_master = master_pids.contains(&p.pid);
+        if !p.image_path.is_empty() && !is_system32(&p.image_path, "smss.exe") {
+            out.push(finding("SMSS-PATH", Severity::High, p, format!("image_path={}", p.image_path), format!("smss.exe runs from {}, not \\Windows\\System32", p.image_path)));
+        }
+        if is_master {
+            if p.ppid != 4 {
+                out.push(finding("SMSS-PARENT", Severity::High, p, format!("ppid={}", p.ppid), format!("the master smss.exe is started by System (4); this one's parent is pid {}", p.ppid)));
+            }
+            if !p.session.is_empty() {
+                out.push(finding("SMSS-SESSION", Severity::Medium, p, format!("session={}; ppid={}", p.session, p.ppid), "the master smss.exe has no session; this one belongs to a session".into()));
+            }
+            if let (Some(sys), Some(t)) = (system_time, iso_seconds(&p.create_time)) {
+                if t - sys > SMSS_LATE_SECONDS {
+                    out.push(finding("SMSS-LATE", Severity::Medium, p, format!("created {}s after System", t - sys), format!("the master smss.exe starts within seconds of boot; this one started {} s after System", t - sys)));
+                }
+            }
+        } else {
+            if !master_pids.contains(&p.ppid) {
+                out.push(finding("SMSS-PARENT", Severity::High, p, format!("ppid={}; masters={:?}", p.ppid, master_pids), format!("a session smss.exe is started by the master smss; this one's parent is pid {}", p.ppid)));
+            }
+            if p.session.is_empty() {
+                out.push(finding("SMSS-SESSION", Severity::Medium, p, format!("session=; ppid={}", p.ppid), "a session smss.exe that belongs to no session".into()));
+            }
+            if is_live(p) {
+                if let (Some(t), Some(n)) = (iso_seconds(&p.create_time), newest) {
+                    if n - t > SMSS_CHILD_LINGER_SECONDS {
+                        out.push(finding("SMSS-INSTANCES", Severity::High, p, format!("live; created {}s before the newest process", n - t), format!("a session smss.exe still alive {} s after it started: session children exit once csrss and winlogon/wininit run", n - t)));
+                    }
+                }
+            }
+        }
+        if !p.user_sid.is_empty() && p.user_sid != LOCAL_SYSTEM {
+            out.push(finding("SMSS-USER", Severity::High, p, format!("user_sid={}", p.user_sid), format!("smss.exe runs as {} instead of Local System", if p.user_name.is_empty() { &p.user_sid } else { &p.user_name })));
+        }
+        if let Some(args) = unexpected_smss_args(&p.command_line, is_master) {
+            out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line={:?}", p.command_line), format!("smss.exe arguments {args:?} fit neither the master (none) nor a session child (two hex numbers)")));
+        }
+    }
+
+    for p in procs {
+        let exe = exe_name(p);
+        let protected = names::protected_name(&exe);
+        if protected.is_none() {
+            let by_path = names::lookalike(&exe);
+            let by_name = names::lookalike(&p.name);
+            if let Some((imitates, how)) = by_path.or(by_name) {
+                let sev = if matches!(how, names::Lookalike::EditDistance(_)) { Severity::Medium } else { Severity::High };
+                let mut f = finding("NAME-LOOKALIKE", sev, p, format!("name={:?}; image_path={:?}; imitates={imitates}; trick={}", p.name, p.image_path, how.describe()), format!("process {:?} imitates {imitates} ({})", p.name, how.describe()));
+                f.attack = how.attack();
+                out.push(f);
+            }
+        }
+        if let Some(prot) = protected {
+            if prot != "smss.exe" && !p.image_path.is_empty() && !is_system32(&p.image_path, prot) && !(prot == "svchost.exe" && volume_relative(&p.image_path) == "\\windows\\syswow64\\svchost.exe") {
+                out.push(finding("PROC-PATH", Severity::High, p, format!("image_path={}", p.image_path), format!("{prot} runs from {}, not \\Windows\\System32", p.image_path)));
+            }
+            // BAD-USER: svchost may run as LOCAL SERVICE and NETWORK SERVICE.
+            let allowed: &[&str] = if prot == "svchost.exe" { &[LOCAL_SYSTEM, "S-1-5-19", "S-1-5-20"] } else { &[LOCAL_SYSTEM] };
+            if prot != "smss.exe" && !p.user_sid.is_empty() && !allowed.contains(&p.user_sid.as_str()) && prot != "svchost.exe" {
+                out.push(finding("BAD-USER", Severity::High, p, format!("user_sid={}", p.user_sid), format!("{prot} runs as {} instead of Local System", p.user_sid)));
+            }
+            let parent = parent_of(p, &by_pid);
+            match prot {
+                "csrss.exe" | "wininit.exe" | "winlogon.exe" => {
+                    if let Some(par) = parent.filter(|par| is_live(par)) {
+                        if exe_name(par) != "smss.exe" {
+                            out.push(finding("CHILD-PARENT", Severity::High, p, format!("parent={} ({})", par.pid, par.name), format!("{prot} is started by a session smss.exe that then exits; its live parent here is {} (pid {})", par.name, par.pid)));
+                        }
+                    }
+                }
+                "services.exe" | "lsass.exe" => match parent {
+                    Some(par) if exe_name(par) == "wininit.exe" => {}
+                    Some(par) => out.push(finding("CHILD-PARENT", Severity::High, p, format!("parent={} ({})", par.pid, par.name), format!("{prot} is started by wininit.exe; its parent here is {} (pid {})", par.name, par.pid))),
+                    None => out.push(finding("CHILD-PARENT", Severity::Medium, p, format!("ppid={} (not found)", p.ppid), format!("{prot} is started by wininit.exe, which lives until shutdown; its parent pid {} is not in memory", p.ppid))),
+                },
+                _ => {}
+            }
+        }
+        if !p.peb_image_path.is_empty() && p.peb_image_path != "paged out" && !p.image_path.is_empty() && volume_relative(&p.peb_image_path) != volume_relative(&p.image_path) {
+            out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path={:?}; image_path={:?}", p.peb_image_path, p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
+        }
+        if p.found_by == "scan" && is_live(p) {
+            out.push(finding("HIDDEN", Severity::High, p, format!("found_by=scan; exit_time=; eprocess_physical={}", p.eprocess_physical), "a live process missing from the kernel's process list: unlinked to hide it (DKOM)".into()));
+        }
+        if !p.user_sid.is_empty() && p.user_sid != LOCAL_SYSTEM && p.privileges_enabled.split(';').any(|x| x == "SeDebugPrivilege") {
+            out.push(finding("SEDEBUG", Severity::Medium, p, format!("user_sid={}; privileges_enabled=…SeDebugPrivilege…", p.user_sid), "SeDebugPrivilege is enabled: the process can open any other, lsass included".into()));
+        }
+    }
+    out
+}
+
+/// `None` when the arguments fit the role; else the unexpected argument text.
+fn unexpected_smss_args(cmdline: &str, is_master: bool) -> Option<String> {
+    if cmdline.is_empty() || cmdline == "paged out" {
+        return None;
+    }
+    let mut words = cmdline.split_whitespace();
+    let _exe = words.next();
+    let args: Vec<&str> = words.collect();
+    let is_hex8 = |w: &str| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit());
+    let ok = if is_master { args.is_empty() } else { args.len() == 2 && args.iter().all(|a| is_hex8(a)) };
+    (!ok).then(|| args.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: u64, ppid: u64, name: &str, session: &str, t: &str) -> ProcessRecord {
+        ProcessRecord {
+            pid,
+            ppid,
+            name: name.into(),
+            image_path: format!(r"\Device\HarddiskVolume3\Windows\System32\{name}"),
+            session: session.into(),
+            create_time: format!("2024-05-01T08:00:{t}Z"),
+            user_sid: LOCAL_SYSTEM.into(),
+            found_by: "both".into(),
+            ..Default::default()
+        }
+    }
+
+    fn exited(mut r: ProcessRecord) -> ProcessRecord {
+        r.exit_time = "2024-05-01T08:00:30Z".into();
+        r
+    }
+
+    /// A normal boot chain.
+    fn clean() -> Vec<ProcessRecord> {
+        let mut system = p(4, 0, "System", "", "00");
+        system.image_path.clear();
+        let mut master = p(300, 4, "smss.exe", "", "01");
+        master.command_line = r"\SystemRoot\System32\smss.exe".into();
+        let mut c0 = exited(p(400, 300, "smss.exe", "0", "05"));
+        c0.command_line = r"\SystemRoot\System32\smss.exe 00000000 00000080".into();
+        let c1 = exited(p(480, 300, "smss.exe", "1", "06"));
+        vec![
+            system,
+            master,
+            c0,
+            c1,
+            p(410, 400, "csrss.exe", "0", "06"),
+            p(500, 400, "wininit.exe", "0", "07"),
+            p(490, 480, "csrss.exe", "1", "07"),
+            p(560, 480, "winlogon.exe", "1", "08"),
+            p(640, 500, "services.exe", "0", "09"),
+            p(660, 500, "lsass.exe", "0", "09"),
+            p(800, 640, "svchost.exe", "0", "12"),
+        ]
+    }
+
+    fn rules(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn clean_chain_has_no_findings() {
+        let f = check(&clean());
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn smss_from_users_public() {
+        let mut ps = clean();
+        ps[1].image_path = r"\Device\HarddiskVolume3\Users\Public\smss.exe".into();
+        assert_eq!(rules(&check(&ps)), ["SMSS-PATH"]);
+    }
+
+    #[test]
+    fn second_master_and_wrong_user() {
+        let mut ps = clean();
+        let mut evil = p(3000, 4, "smss.exe", "", "40");
+        evil.user_sid = "S-1-5-21-1-2-3-1001".into();
+        ps.push(evil);
+        let r = rules(&check(&ps));
+        assert!(r.contains(&"SMSS-INSTANCES"), "{r:?}");
+        assert!(r.contains(&"SMSS-USER"), "{r:?}");
+    }
+
+    #[test]
+    fn late_master_and_wrong_parent() {
+        let mut ps = clean();
+        ps[1].create_time = "2024-05-01T08:10:00Z".into();
+        ps[1].ppid = 1234;
+        ps[1].session.clear();
+        let r = rules(&check(&ps));
+        assert!(r.contains(&"SMSS-LATE") && r.contains(&"SMSS-PARENT"), "{r:?}");
+    }
+
+    #[test]
+    fn lingering_child_and_odd_cmdline() {
+        let mut ps = clean();
+        ps[2].exit_time.clear();
+        ps.push(p(900, 800, "x.exe", "1", "59"));
+        ps.last_mut().unwrap().create_time = "2024-05-01T09:00:00Z".into();
+        ps[1].command_line = r"\SystemRoot\System32\smss.exe -install backdoor".into();
+        let r = rules(&check(&ps));
+        assert!(r.contains(&"SMSS-INSTANCES") && r.contains(&"SMSS-CMDLINE"), "{r:?}");
+    }
+
+    #[test]
+    fn lookalikes_and_hidden_and_peb() {
+        let mut ps = clean();
+        let mut a = p(1500, 4, "srnss.exe", "0", "20");
+        a.found_by = "scan".into();
+        ps.push(a);
+        let mut b = p(1600, 800, "svchost.exe", "0", "21");
+        b.peb_image_path = r"C:\Windows\explorer.exe".into();
+        ps.push(b);
+        let r = rules(&check(&ps));
+        assert!(r.contains(&"NAME-LOOKALIKE") && r.contains(&"HIDDEN") && r.contains(&"PEB-MASQ"), "{r:?}");
+        // an exited process found only by the scan is not hidden
+        let mut ps = clean();
+        ps[2].found_by = "scan".into();
+        assert!(check(&ps).is_empty());
+    }
+
+    #[test]
+    fn csrss_parented_by_explorer() {
+        let mut ps = clean();
+        ps.push(p(2000, 560, "explorer.exe", "1", "15"));
+        ps.push(p(2100, 2000, "csrss.exe", "1", "16"));
+        assert_eq!(rules(&check(&ps)), ["CHILD-PARENT"]);
+    }
+
+    #[test]
+    fn pid_reuse_is_not_a_parent() {
+        let mut ps = clean();
+        // A process created after csrss that reuses the exited smss child's PID is not its parent.
+        ps.push(p(400, 800, "notepad.exe", "0", "50"));
+        assert!(check(&ps).is_empty(), "{:?}", rules(&check(&ps)));
+    }
+
+    #[test]
+    fn bad_user_and_sedebug() {
+        let mut ps = clean();
+        ps[9].user_sid = "S-1-5-21-9-9-9-500".into();
+        ps[9].privileges_enabled = "SeChangeNotifyPrivilege;SeDebugPrivilege".into();
+        let r = rules(&check(&ps));
+        assert_eq!(r, ["BAD-USER", "SEDEBUG"]);
+    }
+
+    #[test]
+    fn paths_relative_to_volume() {
+        assert_eq!(volume_relative(r"\Device\HarddiskVolume3\Windows\System32\smss.exe"), r"\windows\system32\smss.exe");
+        assert_eq!(volume_relative(r"C:\Windows\System32\smss.exe"), r"\windows\system32\smss.exe");
+        assert_eq!(volume_relative(r"\SystemRoot\System32\smss.exe"), r"\windows\system32\smss.exe");
+        assert_eq!(volume_relative(r"\??\C:\x"), r"\x");
+    }
+
+    #[test]
+    fn iso_parse() {
+        assert_eq!(iso_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(iso_seconds("2024-05-01T08:00:01.5Z"), Some(1714550401));
+        assert_eq!(iso_seconds("garbage"), None);
+    }
+}
