@@ -95,6 +95,13 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
         return None;
     }
     let has_bidi = name.chars().any(is_bidi_control);
+    if has_bidi {
+        // What the user sees: `s\u{202E}exe.ssm` is displayed as `smss.exe`.
+        let shown = skeleton(&visual_order(name));
+        if let Some(p) = PROTECTED.iter().copied().find(|p| shown == *p || is_double_extension(&shown, p)) {
+            return Some((p, Lookalike::BidiOverride));
+        }
+    }
     let skeleton = skeleton(name);
 
     for &p in PROTECTED {
@@ -141,6 +148,29 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
             (p, Lookalike::EditDistance(d))
         }
     })
+}
+
+/// The order in which a terminal or Explorer shows a name with explicit bidi overrides:
+/// the run after RIGHT-TO-LEFT OVERRIDE (up to POP DIRECTIONAL FORMATTING) is reversed.
+/// Enough for the file-name trick; not a full Unicode bidi implementation.
+pub fn visual_order(name: &str) -> String {
+    let mut out = String::new();
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{202E}' {
+            let mut run = Vec::new();
+            for d in chars.by_ref() {
+                if d == '\u{202C}' {
+                    break;
+                }
+                run.push(d);
+            }
+            out.extend(run.into_iter().rev());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn stem(protected: &str) -> &str {
@@ -445,6 +475,15 @@ mod tests {
             lookalike("smss\u{200B}.exe"),
             Some(("smss.exe", Lookalike::Confusable))
         );
+    }
+
+    #[test]
+    fn bidi_override_shows_a_protected_name() {
+        // s + RLO + "exe.ssm" is displayed "smss.exe"
+        assert_eq!(visual_order("s\u{202E}exe.ssm"), "smss.exe");
+        assert_eq!(lookalike("s\u{202E}exe.ssm"), Some(("smss.exe", Lookalike::BidiOverride)));
+        // RLO + "rcs.exe" after lsass: shows as lsassexe.scr — the stem rule catches it
+        assert!(lookalike("lsass\u{202E}rcs.exe").is_some());
     }
 
     #[test]
