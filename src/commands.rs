@@ -59,17 +59,26 @@ pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> 
         let kind = common.records.unwrap_or(view.main);
         // On a terminal, a collection's READMEs and scripts would bury the evidence:
         // unrecognised files are counted, and listed with -v (CSV and --out list them all).
-        let hidden: Vec<&InputReport> = if format == OutputFormat::Table && kind == RecordKind::Inputs && common.verbose == 0 {
-            reports.iter().filter(|r| is_unrecognised(r)).collect()
-        } else {
-            Vec::new()
-        };
+        let hidden: Vec<&InputReport> =
+            if format == OutputFormat::Table && kind == RecordKind::Inputs && common.verbose == 0 {
+                reports.iter().filter(|r| is_unrecognised(r)).collect()
+            } else {
+                Vec::new()
+            };
         if hidden.is_empty() {
             output::write_kind(&mut out, format, kind, reports)?;
         } else {
-            let shown: Vec<InputReport> = reports.iter().filter(|r| !is_unrecognised(r)).cloned().collect();
+            let shown: Vec<InputReport> = reports
+                .iter()
+                .filter(|r| !is_unrecognised(r))
+                .cloned()
+                .collect();
             output::write_kind(&mut out, format, kind, &shown)?;
-            writeln!(out, "({} files of unrecognised format not shown; -v lists them)", hidden.len())?;
+            writeln!(
+                out,
+                "({} files of unrecognised format not shown; -v lists them)",
+                hidden.len()
+            )?;
         }
         if format == OutputFormat::Table && view.with_findings && common.records.is_none() {
             let any = reports.iter().any(|r| !r.findings.is_empty());

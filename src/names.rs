@@ -98,7 +98,11 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
     if has_bidi {
         // What the user sees: `s\u{202E}exe.ssm` is displayed as `smss.exe`.
         let shown = skeleton(&visual_order(name));
-        if let Some(p) = PROTECTED.iter().copied().find(|p| shown == *p || is_double_extension(&shown, p)) {
+        if let Some(p) = PROTECTED
+            .iter()
+            .copied()
+            .find(|p| shown == *p || is_double_extension(&shown, p))
+        {
             return Some((p, Lookalike::BidiOverride));
         }
     }
@@ -481,7 +485,10 @@ mod tests {
     fn bidi_override_shows_a_protected_name() {
         // s + RLO + "exe.ssm" is displayed "smss.exe"
         assert_eq!(visual_order("s\u{202E}exe.ssm"), "smss.exe");
-        assert_eq!(lookalike("s\u{202E}exe.ssm"), Some(("smss.exe", Lookalike::BidiOverride)));
+        assert_eq!(
+            lookalike("s\u{202E}exe.ssm"),
+            Some(("smss.exe", Lookalike::BidiOverride))
+        );
         // RLO + "rcs.exe" after lsass: shows as lsassexe.scr — the stem rule catches it
         assert!(lookalike("lsass\u{202E}rcs.exe").is_some());
     }

@@ -21,21 +21,51 @@ fn pe_csv_over_real_samples() {
         .stdout
         .clone();
     let (headers, rows) = parse_csv(&String::from_utf8(out).unwrap());
-    for col in ["input", "sha256", "file_name", "machine", "subsystem", "imports", "original_filename", "digest", "chain"] {
-        assert!(headers.iter().any(|h| h == col), "missing column {col}: {headers:?}");
+    for col in [
+        "input",
+        "sha256",
+        "file_name",
+        "machine",
+        "subsystem",
+        "imports",
+        "original_filename",
+        "digest",
+        "chain",
+    ] {
+        assert!(
+            headers.iter().any(|h| h == col),
+            "missing column {col}: {headers:?}"
+        );
     }
-    let by_name = |n: &str| rows.iter().find(|r| r["file_name"] == n).unwrap_or_else(|| panic!("{n} not reported"));
+    let by_name = |n: &str| {
+        rows.iter()
+            .find(|r| r["file_name"] == n)
+            .unwrap_or_else(|| panic!("{n} not reported"))
+    };
     let acpi = by_name("saferwall__acpi.sys");
     assert_eq!(acpi["subsystem"], "native");
     assert_eq!(acpi["digest"], "match");
     assert_eq!(acpi["microsoft_root"], "true");
-    assert!(acpi["signer"].contains("Microsoft Windows"), "{}", acpi["signer"]);
+    assert!(
+        acpi["signer"].contains("Microsoft Windows"),
+        "{}",
+        acpi["signer"]
+    );
     assert_eq!(acpi["chain"], "not verified");
-    assert_eq!(by_name("saferwall__putty_modified.exe")["digest"], "mismatch");
+    assert_eq!(
+        by_name("saferwall__putty_modified.exe")["digest"],
+        "mismatch"
+    );
     assert_eq!(by_name("saferwall__putty.exe")["digest"], "match");
-    assert_eq!(by_name("signify__7z1900-x64_signed.exe")["signer_self_signed"], "true");
+    assert_eq!(
+        by_name("signify__7z1900-x64_signed.exe")["signer_self_signed"],
+        "true"
+    );
     assert_eq!(by_name("wine__cng.sys")["subsystem"], "windows_cui");
-    assert_eq!(by_name("pypi-distlib-0.4.4__t64-arm.exe")["machine"], "ARM64");
+    assert_eq!(
+        by_name("pypi-distlib-0.4.4__t64-arm.exe")["machine"],
+        "ARM64"
+    );
     // every row carries a sha256 of 64 hex digits
     assert!(rows.iter().all(|r| r["sha256"].len() == 64));
 }
@@ -45,7 +75,16 @@ fn findings_and_fail_on() {
     let Some(shared) = shared_dir() else { return };
     let pe = shared.join("samples/pe");
     let out = bin()
-        .args(["pe", "--format", "csv", "--records", "findings", "-q", "--fail-on", "high"])
+        .args([
+            "pe",
+            "--format",
+            "csv",
+            "--records",
+            "findings",
+            "-q",
+            "--fail-on",
+            "high",
+        ])
         .arg(&pe)
         .assert()
         .code(1)
@@ -53,11 +92,14 @@ fn findings_and_fail_on() {
         .stdout
         .clone();
     let (_, rows) = parse_csv(&String::from_utf8(out).unwrap());
-    assert!(rows
-        .iter()
-        .any(|r| r["rule"] == "SIG-DIGEST-MISMATCH" && r["subject"].ends_with("saferwall__putty_modified.exe")));
+    assert!(rows.iter().any(|r| r["rule"] == "SIG-DIGEST-MISMATCH"
+        && r["subject"].ends_with("saferwall__putty_modified.exe")));
     // Nothing above the threshold: exit 0.
-    bin().args(["pe", "-q", "--format", "csv", "--fail-on", "critical"]).arg(&pe).assert().code(0);
+    bin()
+        .args(["pe", "-q", "--format", "csv", "--fail-on", "critical"])
+        .arg(&pe)
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -80,10 +122,20 @@ fn broken_input_is_reported_and_the_rest_go_on() {
         .clone();
     let (_, rows) = parse_csv(&String::from_utf8(out).unwrap());
     assert_eq!(rows.len(), 2);
-    let bad = rows.iter().find(|r| r["input"].ends_with("bad.exe")).unwrap();
+    let bad = rows
+        .iter()
+        .find(|r| r["input"].ends_with("bad.exe"))
+        .unwrap();
     assert_eq!(bad["status"], "error");
-    assert!(bad["detail"].contains("0x"), "error names an offset: {}", bad["detail"]);
-    let good = rows.iter().find(|r| r["input"].ends_with("good.sys")).unwrap();
+    assert!(
+        bad["detail"].contains("0x"),
+        "error names an offset: {}",
+        bad["detail"]
+    );
+    let good = rows
+        .iter()
+        .find(|r| r["input"].ends_with("good.sys"))
+        .unwrap();
     assert_eq!(good["status"], "analysed");
 }
 
@@ -100,11 +152,18 @@ fn out_dir_gets_one_file_per_record_kind_with_headers() {
     for kind in ["inputs", "files", "processes", "registry", "findings"] {
         let text = std::fs::read_to_string(dir.path().join(format!("{kind}.csv"))).unwrap();
         let header = text.lines().next().unwrap_or("");
-        assert!(header.starts_with("input,"), "{kind}.csv header: {header:?}");
+        assert!(
+            header.starts_with("input,"),
+            "{kind}.csv header: {header:?}"
+        );
     }
     let inputs = std::fs::read_to_string(dir.path().join("inputs.csv")).unwrap();
     let (_, rows) = parse_csv(&inputs);
-    assert_eq!(rows[0]["sha256"].len(), 64, "--hash fills the input's sha256");
+    assert_eq!(
+        rows[0]["sha256"].len(),
+        64,
+        "--hash fills the input's sha256"
+    );
 }
 
 #[test]
@@ -127,13 +186,19 @@ fn jsonl_lines_are_json() {
 #[test]
 fn usage_errors_exit_2() {
     bin().args(["pe"]).assert().code(2);
-    bin().args(["pe", "--fail-on", "severe", "x"]).assert().code(2);
+    bin()
+        .args(["pe", "--fail-on", "severe", "x"])
+        .assert()
+        .code(2);
     bin().args(["frobnicate"]).assert().code(2);
 }
 
 #[test]
 fn missing_path_is_an_input_error() {
-    bin().args(["scan", "-q", "/nonexistent/evidence.E01"]).assert().code(3);
+    bin()
+        .args(["scan", "-q", "/nonexistent/evidence.E01"])
+        .assert()
+        .code(3);
 }
 
 #[test]
@@ -144,7 +209,11 @@ fn evidence_is_not_modified() {
     std::fs::copy(shared.join("samples/pe/saferwall__putty.exe"), &p).unwrap();
     let before = std::fs::read(&p).unwrap();
     let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
-    bin().args(["scan", "-q", "--hash", "--format", "csv"]).arg(&p).assert().success();
+    bin()
+        .args(["scan", "-q", "--hash", "--format", "csv"])
+        .arg(&p)
+        .assert()
+        .success();
     assert_eq!(std::fs::read(&p).unwrap(), before);
     assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), mtime);
 }
@@ -161,13 +230,25 @@ fn scan_lists_unhandled_formats_as_skipped_with_a_reason() {
         .clone();
     let (_, rows) = parse_csv(&String::from_utf8(out).unwrap());
     assert_eq!(rows.len(), 5, "every disk sample is listed");
-    let e01 = rows.iter().find(|r| r["input"].ends_with("image.E01")).unwrap();
+    let e01 = rows
+        .iter()
+        .find(|r| r["input"].ends_with("image.E01"))
+        .unwrap();
     assert_eq!(e01["format"], "ewf");
-    let qcow = rows.iter().find(|r| r["input"].ends_with("vsstest.qcow2")).unwrap();
+    let qcow = rows
+        .iter()
+        .find(|r| r["input"].ends_with("vsstest.qcow2"))
+        .unwrap();
     assert_eq!(qcow["format"], "qcow2");
-    let vhd = rows.iter().find(|r| r["input"].ends_with("image.vhd")).unwrap();
+    let vhd = rows
+        .iter()
+        .find(|r| r["input"].ends_with("image.vhd"))
+        .unwrap();
     assert_eq!(vhd["format"], "vhd");
     for r in &rows {
-        assert!(!r["status"].is_empty() && !r["detail"].is_empty() || r["status"] == "analysed", "{r:?}");
+        assert!(
+            !r["status"].is_empty() && !r["detail"].is_empty() || r["status"] == "analysed",
+            "{r:?}"
+        );
     }
 }

@@ -11,7 +11,16 @@ use common::{parse_csv, samples_dir};
 fn findings_by_file() -> HashMap<String, BTreeSet<String>> {
     let out = Command::cargo_bin("smss-triage")
         .unwrap()
-        .args(["scan", "-q", "--format", "csv", "--records", "findings", "--fail-on", "high"])
+        .args([
+            "scan",
+            "-q",
+            "--format",
+            "csv",
+            "--records",
+            "findings",
+            "--fail-on",
+            "high",
+        ])
         .arg(samples_dir().join("pe"))
         .assert()
         .code(1) // the samples hold high and critical findings
@@ -24,7 +33,11 @@ fn findings_by_file() -> HashMap<String, BTreeSet<String>> {
         if r["severity"] == "info" {
             continue;
         }
-        let rel = r["subject"].split("samples/pe/").nth(1).unwrap_or(&r["subject"]).to_string();
+        let rel = r["subject"]
+            .split("samples/pe/")
+            .nth(1)
+            .unwrap_or(&r["subject"])
+            .to_string();
         map.entry(rel).or_default().insert(r["rule"].clone());
     }
     map
@@ -34,7 +47,10 @@ fn findings_by_file() -> HashMap<String, BTreeSet<String>> {
 fn each_sample_shows_its_trick() {
     let got = findings_by_file();
     let expect: &[(&str, &[&str])] = &[
-        ("fake/smss.exe", &["SMSS-FILE-IMPORTS", "SMSS-FILE-NOT-NATIVE"]),
+        (
+            "fake/smss.exe",
+            &["SMSS-FILE-IMPORTS", "SMSS-FILE-NOT-NATIVE"],
+        ),
         ("renamed/updater.exe", &["FILE-RENAMED"]),
         ("signed/fake_microsoft.exe", &["SIG-FAKE-MICROSOFT"]),
         ("signed/tool_signed_altered.exe", &["SIG-DIGEST-MISMATCH"]),
@@ -50,7 +66,11 @@ fn each_sample_shows_its_trick() {
     }
     // Genuine-shaped files: nothing above info.
     for clean in ["good/smss.exe", "signed/tool_signed.exe"] {
-        assert!(!got.contains_key(clean), "{clean} should be clean: {:?}", got.get(clean));
+        assert!(
+            !got.contains_key(clean),
+            "{clean} should be clean: {:?}",
+            got.get(clean)
+        );
     }
 }
 

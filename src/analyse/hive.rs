@@ -1,11 +1,548 @@
+//! Registry hives: transaction logs replayed in memory, the hive type, the Session
+//! Manager of every control set (SYSTEM), IFEO and SilentProcessExit (SOFTWARE), all as
+//! registry records; then the registry rules.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use memmap2::Mmap;
+use triage_hivecfg::{self as cfg, Data, HiveType, RegValue, SessionManagerConfig};
+use triage_regf::{filetime_to_iso8601, HiveBuf};
+
 use crate::analyse::Options;
 use crate::evidence::Evidence;
-use crate::model::InputReport;
+use crate::model::{InputReport, RegistryRecord};
+use crate::rules::registry::{
+    self as rules, ControlSetDifference, IfeoFacts, SessionManagerFacts, SilentExitFacts,
+};
 
-pub fn analyse(
-    _ev: &Evidence,
-    _opts: &Options,
-    _report: &mut InputReport,
-) -> anyhow::Result<Vec<String>> {
-    anyhow::bail!("hive analyser not built yet")
+/// How deep `--dump` descends below the key asked for.
+const DUMP_MAX_DEPTH: u32 = 64;
+/// Walk errors listed in the input's detail (the rest are counted).
+const ERRORS_SHOWN: usize = 5;
+
+pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+
+    // Transaction logs beside the hive, mapped read-only like the hive itself.
+    let log_maps = find_logs(&ev.path)
+        .into_iter()
+        .filter_map(|p| map_readonly(&p).ok().map(|m| (p, m)))
+        .collect::<Vec<_>>();
+    let log_names: Vec<String> = log_maps.iter().map(|(p, _)| file_name(p)).collect();
+    let logs: Vec<(&str, &[u8])> = log_names
+        .iter()
+        .zip(&log_maps)
+        .map(|(n, (_, m))| (n.as_str(), &m[..]))
+        .collect();
+
+    let primary = triage_regf::Hive::from_bytes(ev.bytes()).context("not a readable hive")?;
+    let dirty = primary.dirty_state();
+    let buf = match HiveBuf::open(ev.bytes(), &logs) {
+        Ok(b) => b,
+        Err(e) => {
+            // A log that does not apply must not cost us the primary.
+            warnings.push(format!("transaction logs not applied: {e}"));
+            HiveBuf::open(ev.bytes(), &[]).context("not a readable hive")?
+        }
+    };
+    if dirty.is_dirty() {
+        if buf.is_replayed() {
+            for r in &buf.replays {
+                notes.push(format!(
+                    "dirty hive: replayed {} ({:?} format) sequence {}..{}, {} pages{}",
+                    r.log,
+                    r.format,
+                    r.from_seq,
+                    r.to_seq,
+                    r.pages,
+                    r.stopped
+                        .as_deref()
+                        .map(|s| format!(" (stopped: {s})"))
+                        .unwrap_or_default()
+                ));
+            }
+        } else {
+            warnings.push(format!(
+                "dirty hive (sequence {} != {}{}) and no transaction log applied: the newest changes may be missing",
+                dirty.primary_sequence,
+                dirty.secondary_sequence,
+                if dirty.checksum_mismatch { ", checksum wrong" } else { "" }
+            ));
+        }
+    }
+    let hive = buf.hive().context("replayed hive is not readable")?;
+    let kind = cfg::hive_type(&hive);
+    let kind_name = hive_type_name(kind);
+
+    if let Some(key) = &opts.dump_key {
+        let rows = cfg::dump(&hive, key, DUMP_MAX_DEPTH).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for row in rows {
+            if let Some(err) = &row.error {
+                warnings.push(format!("{}: {err}", row.key_path));
+            }
+            report.registry.push(RegistryRecord {
+                hive_type: kind_name.into(),
+                key: row.key_path,
+                value: row
+                    .value_name
+                    .map(|n| if n.is_empty() { "(default)".into() } else { n })
+                    .unwrap_or_default(),
+                value_type: row.value_type.unwrap_or_default(),
+                data: row.data,
+                last_written: filetime_to_iso8601(row.key_last_written),
+                detail: row.error.map(|e| e.to_string()).unwrap_or_default(),
+                ..Default::default()
+            });
+        }
+        report.input.detail = notes.join("; ");
+        return Ok(warnings);
+    }
+
+    // Everything readable, with every error's offset: the walk is the hive's health check.
+    let walk = hive.walk();
+    notes.insert(
+        0,
+        format!(
+            "{kind_name} hive: {} keys, {} values",
+            walk.keys, walk.values
+        ),
+    );
+    if !walk.errors.is_empty() {
+        let shown: Vec<String> = walk
+            .errors
+            .iter()
+            .take(ERRORS_SHOWN)
+            .map(|e| format!("{}: {}", e.key_path, e.error))
+            .collect();
+        let more = walk.errors.len().saturating_sub(ERRORS_SHOWN);
+        warnings.push(format!(
+            "{} unreadable cells: {}{}",
+            walk.errors.len(),
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+
+    match kind {
+        HiveType::System => system(&hive, kind_name, report, &mut warnings),
+        HiveType::Software => software(&hive, kind_name, report, &mut warnings),
+        _ => notes.push("no boot-chain settings in this hive type".into()),
+    }
+    report.input.detail = notes.join("; ");
+    Ok(warnings)
+}
+
+fn system(
+    hive: &triage_regf::Hive<'_>,
+    kind: &str,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) {
+    let sys = cfg::system_config(hive);
+    warnings.extend(sys.errors.iter().map(|e| e.to_string()));
+    for sm in &sys.session_managers {
+        push_session_manager(sm, kind, &mut report.registry);
+        report
+            .findings
+            .extend(rules::check_session_manager(&facts(sm)));
+    }
+    let diffs: Vec<ControlSetDifference> = sys
+        .differences
+        .iter()
+        .map(|d| ControlSetDifference {
+            setting: d.setting.clone(),
+            values: d
+                .by_control_set
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+        .collect();
+    report
+        .findings
+        .extend(rules::check_control_set_differences(&diffs));
+}
+
+fn software(
+    hive: &triage_regf::Hive<'_>,
+    kind: &str,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) {
+    let sw = cfg::software_config(hive);
+    warnings.extend(sw.errors.iter().map(|e| e.to_string()));
+    for e in &sw.ifeo {
+        let base = if e.wow64 {
+            format!("Wow6432Node\\{}", cfg::IFEO_PATH)
+        } else {
+            cfg::IFEO_PATH.to_string()
+        };
+        let key = format!("{base}\\{}", e.image);
+        let facts = IfeoFacts {
+            image: e.image.clone(),
+            key: key.clone(),
+            debugger: e.debugger.as_ref().map(display),
+            global_flag: e.global_flag.as_ref().and_then(number),
+            verifier_dlls: e.verifier_dlls.as_ref().map(display),
+        };
+        let findings = rules::check_ifeo(&facts);
+        // Hundreds of IFEO keys hold harmless heap or mitigation options: report the
+        // entries that can start or inject code, and every entry a rule looked at.
+        let interesting = e.debugger.is_some()
+            || e.verifier_dlls.is_some()
+            || e.global_flag.is_some()
+            || !findings.is_empty();
+        if interesting {
+            for v in [&e.debugger, &e.global_flag, &e.verifier_dlls]
+                .into_iter()
+                .flatten()
+            {
+                report.registry.push(value_record(
+                    kind,
+                    "",
+                    false,
+                    &key,
+                    v,
+                    e.key_last_written,
+                    "",
+                ));
+            }
+        }
+        report.findings.extend(findings);
+    }
+    for e in &sw.silent_process_exit {
+        let base = if e.wow64 {
+            format!("Wow6432Node\\{}", cfg::SILENT_PROCESS_EXIT_PATH)
+        } else {
+            cfg::SILENT_PROCESS_EXIT_PATH.to_string()
+        };
+        let key = format!("{base}\\{}", e.image);
+        for v in [&e.monitor_process, &e.reporting_mode]
+            .into_iter()
+            .flatten()
+            .chain(e.other_values.iter())
+        {
+            report.registry.push(value_record(
+                kind,
+                "",
+                false,
+                &key,
+                v,
+                e.key_last_written,
+                "",
+            ));
+        }
+        report
+            .findings
+            .extend(rules::check_silent_exit(&SilentExitFacts {
+                image: e.image.clone(),
+                key,
+                monitor_process: e.monitor_process.as_ref().map(display),
+                reporting_mode: e.reporting_mode.as_ref().and_then(number),
+            }));
+    }
+}
+
+/// The rules' view of one control set.
+fn facts(sm: &SessionManagerConfig) -> SessionManagerFacts {
+    let strings = |v: &Option<RegValue>| v.as_ref().map(|v| v.strings()).unwrap_or_default();
+    let subs = sm.subsystems.as_ref();
+    let windows = subs.and_then(|s| s.windows_command.as_ref());
+    let mut pending = Vec::new();
+    for p in [
+        &sm.pending_file_rename_operations,
+        &sm.pending_file_rename_operations2,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for op in &p.operations {
+            pending.push((
+                op.source.clone(),
+                op.destination.clone(),
+                operation_name(op.operation).to_string(),
+            ));
+        }
+    }
+    SessionManagerFacts {
+        control_set: sm.control_set.clone(),
+        current: sm.is_current,
+        key: format!("{}\\Control\\Session Manager", sm.control_set),
+        boot_execute: strings(&sm.boot_execute),
+        boot_execute_no_pnp_sync: strings(&sm.boot_execute_no_pnp_sync),
+        setup_execute: strings(&sm.setup_execute),
+        execute: strings(&sm.execute),
+        platform_execute: strings(&sm.platform_execute),
+        s0_initial_command: strings(&sm.s0_initial_command),
+        subsystem_windows_exe: windows.map(|w| w.executable.clone()),
+        server_dlls: windows
+            .map(|w| w.server_dlls.iter().map(|d| d.name.clone()).collect())
+            .unwrap_or_default(),
+        subsystem_kmode: subs.and_then(|s| s.kmode.as_ref()).map(display),
+        known_dlls: sm
+            .known_dlls
+            .as_ref()
+            .map(|k| {
+                let mut v: Vec<(String, String)> = k
+                    .dlls
+                    .iter()
+                    .map(|(n, val)| (n.clone(), display(val)))
+                    .collect();
+                for d in [&k.dll_directory, &k.dll_directory32].into_iter().flatten() {
+                    v.push((d.name.clone(), display(d)));
+                }
+                v
+            })
+            .unwrap_or_default(),
+        pending_renames: pending,
+        app_cert_dlls: sm
+            .app_cert_dlls
+            .as_ref()
+            .map(|a| {
+                a.dlls
+                    .iter()
+                    .map(|d| (d.name.clone(), display(d)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn operation_name(op: cfg::RenameOperation) -> &'static str {
+    match op {
+        cfg::RenameOperation::Delete => "delete",
+        cfg::RenameOperation::Rename => "rename",
+        cfg::RenameOperation::Replace => "replace",
+    }
+}
+
+/// One registry record per Session Manager value that matters to the boot chain.
+fn push_session_manager(sm: &SessionManagerConfig, kind: &str, out: &mut Vec<RegistryRecord>) {
+    let cs = sm.control_set.as_str();
+    let key = format!("{cs}\\Control\\Session Manager");
+    let t = sm.key_last_written;
+    for v in [
+        &sm.boot_execute,
+        &sm.boot_execute_no_pnp_sync,
+        &sm.setup_execute,
+        &sm.execute,
+        &sm.platform_execute,
+        &sm.s0_initial_command,
+        &sm.exclude_from_known_dlls,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        out.push(value_record(kind, cs, sm.is_current, &key, v, t, ""));
+    }
+    if let Some(s) = &sm.subsystems {
+        let k = format!("{key}\\SubSystems");
+        for v in [&s.windows, &s.required, &s.optional, &s.kmode, &s.debug]
+            .into_iter()
+            .flatten()
+            .chain(s.other.iter())
+        {
+            let detail = if v.name.eq_ignore_ascii_case("Windows") {
+                s.windows_command
+                    .as_ref()
+                    .map(|w| {
+                        format!(
+                            "executable={}; server_dlls={}",
+                            w.executable,
+                            w.server_dlls
+                                .iter()
+                                .map(|d| d.raw.as_str())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        )
+                    })
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            out.push(value_record(
+                kind,
+                cs,
+                sm.is_current,
+                &k,
+                v,
+                s.key_last_written,
+                &detail,
+            ));
+        }
+    }
+    if let Some(k) = &sm.known_dlls {
+        let kk = format!("{key}\\KnownDLLs");
+        for v in k
+            .dlls
+            .values()
+            .chain(k.dll_directory.iter())
+            .chain(k.dll_directory32.iter())
+        {
+            out.push(value_record(
+                kind,
+                cs,
+                sm.is_current,
+                &kk,
+                v,
+                k.key_last_written,
+                "",
+            ));
+        }
+    }
+    for p in [
+        &sm.pending_file_rename_operations,
+        &sm.pending_file_rename_operations2,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for op in &p.operations {
+            out.push(RegistryRecord {
+                hive_type: kind.into(),
+                control_set: cs.into(),
+                current: sm.is_current,
+                key: key.clone(),
+                value: p.value.name.clone(),
+                value_type: p.value.value_type.clone(),
+                data: format!("{} -> {}", op.source, op.destination),
+                last_written: filetime_to_iso8601(t),
+                detail: format!(
+                    "operation={}; source={}; destination={}",
+                    operation_name(op.operation),
+                    op.source,
+                    op.destination
+                ),
+                ..Default::default()
+            });
+        }
+    }
+    if let Some(a) = &sm.app_cert_dlls {
+        let k = format!("{key}\\AppCertDlls");
+        for v in &a.dlls {
+            out.push(value_record(
+                kind,
+                cs,
+                sm.is_current,
+                &k,
+                v,
+                a.key_last_written,
+                "",
+            ));
+        }
+    }
+}
+
+fn value_record(
+    kind: &str,
+    cs: &str,
+    current: bool,
+    key: &str,
+    v: &RegValue,
+    t: u64,
+    detail: &str,
+) -> RegistryRecord {
+    RegistryRecord {
+        hive_type: kind.into(),
+        control_set: cs.into(),
+        current,
+        key: key.into(),
+        value: if v.name.is_empty() {
+            "(default)".into()
+        } else {
+            v.name.clone()
+        },
+        value_type: v.value_type.clone(),
+        data: display(v),
+        last_written: filetime_to_iso8601(t),
+        detail: detail.into(),
+        ..Default::default()
+    }
+}
+
+/// Data as one cell: multi-strings joined with ` | ` (empty strings kept), numbers in hex
+/// and decimal, bytes in hex.
+pub fn display(v: &RegValue) -> String {
+    match &v.data {
+        Data::Text(s) => s.clone(),
+        Data::List(l) => l.join(" | "),
+        Data::Number(n) => format!("{n:#x} ({n})"),
+        Data::Bytes(b) => crate::evidence::hex(b),
+    }
+}
+
+fn number(v: &RegValue) -> Option<u32> {
+    match &v.data {
+        Data::Number(n) => u32::try_from(*n).ok(),
+        // GlobalFlag is sometimes written as a string ("0x200").
+        Data::Text(s) => {
+            let s = s.trim();
+            s.strip_prefix("0x")
+                .map_or_else(|| s.parse().ok(), |h| u32::from_str_radix(h, 16).ok())
+        }
+        _ => None,
+    }
+}
+
+pub fn hive_type_name(k: HiveType) -> &'static str {
+    match k {
+        HiveType::System => "SYSTEM",
+        HiveType::Software => "SOFTWARE",
+        HiveType::Sam => "SAM",
+        HiveType::Security => "SECURITY",
+        HiveType::Ntuser => "NTUSER",
+        HiveType::UsrClass => "UsrClass",
+        HiveType::Amcache => "Amcache",
+        HiveType::Bcd => "BCD",
+        HiveType::Unknown => "unknown",
+    }
+}
+
+/// `NAME.LOG1`, `NAME.LOG2` (and the old `NAME.LOG`) beside the hive, any case.
+fn find_logs(hive: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name()) else {
+        return Vec::new();
+    };
+    let name = name.to_string_lossy().to_lowercase();
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut logs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            [".log1", ".log2", ".log"]
+                .iter()
+                .any(|ext| n == format!("{name}{ext}"))
+        })
+        .collect();
+    logs.sort(); // .LOG1 before .LOG2
+    logs
+}
+
+fn map_readonly(p: &Path) -> Result<Mmap> {
+    let f = std::fs::File::open(p)?;
+    // SAFETY: read-only map of evidence; see Evidence::open.
+    Ok(unsafe { Mmap::map(&f)? })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -155,7 +155,10 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
         Ok(warnings) if warnings.is_empty() => report.input.status = Some(InputStatus::Analysed),
         Ok(warnings) => {
             report.input.status = Some(InputStatus::Partial);
-            report.input.detail = warnings.join("; ");
+            let mut parts = vec![std::mem::take(&mut report.input.detail)];
+            parts.extend(warnings);
+            parts.retain(|p| !p.is_empty());
+            report.input.detail = parts.join("; ");
         }
         Err(e) => {
             report.input.status = Some(InputStatus::Error);

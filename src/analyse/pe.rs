@@ -9,13 +9,21 @@ use crate::rules;
 
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
     let path = ev.display();
-    let file_name = ev.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = ev
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let record = analyse_bytes(ev.bytes(), &path, &file_name, &path)?;
     if opts.hash {
         // The PE layer already hashed the file: do not read it twice.
         report.input.sha256.clone_from(&record.sha256);
     }
-    let warnings = if record.warnings.is_empty() { Vec::new() } else { vec![record.warnings.clone()] };
+    let warnings = if record.warnings.is_empty() {
+        Vec::new()
+    } else {
+        vec![record.warnings.clone()]
+    };
     report.findings.extend(rules::file::check(&record));
     report.files.push(record);
     Ok(warnings)
@@ -24,8 +32,13 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
 /// Analyse PE bytes found at `path` (a file on disk, or a path inside an image) that came
 /// from `input`. Shared by loose files and files extracted from disk images.
 pub fn analyse_bytes(data: &[u8], input: &str, file_name: &str, path: &str) -> Result<FileRecord> {
-    let facts = triage_pe::analyze(data, &triage_pe::Options { hashes: true })
-        .map_err(|e| if path == input { anyhow::anyhow!("{e}") } else { anyhow::anyhow!("{path}: {e}") })?;
+    let facts = triage_pe::analyze(data, &triage_pe::Options { hashes: true }).map_err(|e| {
+        if path == input {
+            anyhow::anyhow!("{e}")
+        } else {
+            anyhow::anyhow!("{path}: {e}")
+        }
+    })?;
     Ok(to_record(&facts, input, file_name, path))
 }
 
@@ -48,7 +61,11 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
         characteristics: join(&f.characteristics_flags),
         timestamp: f.timestamp_utc.clone(),
         entry_point: format!("{:#x}", f.entry_point),
-        sections: join(f.sections.iter().map(|s| format!("{}:{:.2}", s.name, s.entropy))),
+        sections: join(
+            f.sections
+                .iter()
+                .map(|s| format!("{}:{:.2}", s.name, s.entropy)),
+        ),
         max_entropy: f.sections.iter().map(|s| s.entropy).fold(0.0, f64::max),
         imports: join(&f.imports),
         export_name: f.export_name.clone().unwrap_or_default(),
@@ -64,13 +81,24 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
         md5: hashes.map(|h| h.md5.clone()).unwrap_or_default(),
         sha1: hashes.map(|h| h.sha1.clone()).unwrap_or_default(),
         signed: sig.is_some(),
-        signer: sig.and_then(|s| s.signer_subject.clone()).unwrap_or_default(),
-        issuer: sig.and_then(|s| s.signer_issuer.clone()).unwrap_or_default(),
+        signer: sig
+            .and_then(|s| s.signer_subject.clone())
+            .unwrap_or_default(),
+        issuer: sig
+            .and_then(|s| s.signer_issuer.clone())
+            .unwrap_or_default(),
         signer_self_signed: sig.is_some_and(|s| s.signer_self_signed),
         microsoft_root: sig.is_some_and(|s| s.microsoft_root_in_chain),
         digest_algorithm: sig.map(|s| s.digest_algorithm.clone()).unwrap_or_default(),
         digest: sig
-            .map(|s| if s.digest_matches { "match" } else { "mismatch" }.to_string())
+            .map(|s| {
+                if s.digest_matches {
+                    "match"
+                } else {
+                    "mismatch"
+                }
+                .to_string()
+            })
             .unwrap_or_default(),
         chain: sig.map(|s| s.chain.to_string()).unwrap_or_default(),
         warnings: join(&f.warnings),

@@ -118,7 +118,12 @@ mod tests {
     use crate::model::{FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord};
 
     fn columns<T: Serialize + Default>() -> Vec<String> {
-        csv_header::<T>().unwrap().trim_end().split(',').map(String::from).collect()
+        csv_header::<T>()
+            .unwrap()
+            .trim_end()
+            .split(',')
+            .map(String::from)
+            .collect()
     }
 
     #[test]
@@ -132,10 +137,16 @@ mod tests {
             ("findings", columns::<Finding>()),
         ];
         for (kind, cols) in all {
-            let section = doc.split(&format!("## {kind}")).nth(1).unwrap_or_else(|| panic!("no section for {kind}"));
+            let section = doc
+                .split(&format!("## {kind}"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("no section for {kind}"));
             let section = section.split("\n## ").next().unwrap();
             for c in cols {
-                assert!(section.contains(&format!("`{c}`")), "docs/schema.md ({kind}) lacks column {c}");
+                assert!(
+                    section.contains(&format!("`{c}`")),
+                    "docs/schema.md ({kind}) lacks column {c}"
+                );
             }
         }
     }
@@ -144,6 +155,9 @@ mod tests {
     fn empty_csv_still_has_its_header() {
         let mut buf = Vec::new();
         write_kind(&mut buf, OutputFormat::Csv, RecordKind::Findings, &[]).unwrap();
-        assert_eq!(String::from_utf8(buf).unwrap(), "input,sha256,rule,severity,attack,subject_kind,subject,evidence,explanation\n");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "input,sha256,rule,severity,attack,subject_kind,subject,evidence,explanation\n"
+        );
     }
 }

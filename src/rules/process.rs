@@ -32,12 +32,29 @@ pub const SMSS_CHILD_LINGER_SECONDS: i64 = 300;
 const LOCAL_SYSTEM: &str = "S-1-5-18";
 
 fn info(id: &str) -> &'static RuleInfo {
-    RULES.iter().find(|r| r.id == id).expect("rule id is in RULES")
+    RULES
+        .iter()
+        .find(|r| r.id == id)
+        .expect("rule id is in RULES")
 }
 
-fn finding(id: &str, severity: Severity, p: &ProcessRecord, evidence: String, why: String) -> Finding {
+fn finding(
+    id: &str,
+    severity: Severity,
+    p: &ProcessRecord,
+    evidence: String,
+    why: String,
+) -> Finding {
     let r = info(id);
-    Finding::new(r.id, severity, r.attack, "process", subject(p), evidence, why)
+    Finding::new(
+        r.id,
+        severity,
+        r.attack,
+        "process",
+        subject(p),
+        evidence,
+        why,
+    )
 }
 
 fn subject(p: &ProcessRecord) -> String {
@@ -68,7 +85,11 @@ pub fn iso_seconds(s: &str) -> Option<i64> {
 /// the (15-character) ImageFileName.
 fn exe_name(p: &ProcessRecord) -> String {
     let from_path = p.image_path.rsplit(['\\', '/']).next().unwrap_or("");
-    if from_path.is_empty() { p.name.to_lowercase() } else { from_path.to_lowercase() }
+    if from_path.is_empty() {
+        p.name.to_lowercase()
+    } else {
+        from_path.to_lowercase()
+    }
 }
 
 fn is_live(p: &ProcessRecord) -> bool {
@@ -85,7 +106,10 @@ pub fn volume_relative(path: &str) -> String {
     }
     if let Some(rest) = p.strip_prefix("\\device\\") {
         // drop the device name component
-        return rest.find('\\').map(|i| rest[i..].to_string()).unwrap_or_default();
+        return rest
+            .find('\\')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_default();
     }
     if p.len() >= 2 && p.as_bytes()[1] == b':' {
         return p[2..].to_string();
@@ -99,12 +123,21 @@ fn is_system32(path: &str, exe: &str) -> bool {
 
 /// The parent of `p`: the process with `p.ppid` as its PID that was created before `p`
 /// (PIDs are reused; a younger process with that PID is not the parent).
-pub fn parent_of<'a>(p: &ProcessRecord, by_pid: &HashMap<u64, Vec<&'a ProcessRecord>>) -> Option<&'a ProcessRecord> {
+pub fn parent_of<'a>(
+    p: &ProcessRecord,
+    by_pid: &HashMap<u64, Vec<&'a ProcessRecord>>,
+) -> Option<&'a ProcessRecord> {
     let child_t = iso_seconds(&p.create_time);
-    by_pid.get(&p.ppid)?.iter().copied().filter(|c| !std::ptr::eq(*c, p)).filter(|c| match (iso_seconds(&c.create_time), child_t) {
-        (Some(pt), Some(ct)) => pt <= ct,
-        _ => true,
-    }).max_by_key(|c| iso_seconds(&c.create_time))
+    by_pid
+        .get(&p.ppid)?
+        .iter()
+        .copied()
+        .filter(|c| !std::ptr::eq(*c, p))
+        .filter(|c| match (iso_seconds(&c.create_time), child_t) {
+            (Some(pt), Some(ct)) => pt <= ct,
+            _ => true,
+        })
+        .max_by_key(|c| iso_seconds(&c.create_time))
 }
 
 /// Run every process rule over the processes of one dump.
@@ -114,12 +147,25 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
     for p in procs {
         by_pid.entry(p.pid).or_default().push(p);
     }
-    let system_time = procs.iter().find(|p| p.pid == 4).and_then(|p| iso_seconds(&p.create_time));
-    let newest = procs.iter().filter_map(|p| iso_seconds(&p.create_time)).max();
+    let system_time = procs
+        .iter()
+        .find(|p| p.pid == 4)
+        .and_then(|p| iso_seconds(&p.create_time));
+    let newest = procs
+        .iter()
+        .filter_map(|p| iso_seconds(&p.create_time))
+        .max();
 
-    let smss: Vec<&ProcessRecord> = procs.iter().filter(|p| exe_name(p) == "smss.exe" || p.name.eq_ignore_ascii_case("smss.exe")).collect();
+    let smss: Vec<&ProcessRecord> = procs
+        .iter()
+        .filter(|p| exe_name(p) == "smss.exe" || p.name.eq_ignore_ascii_case("smss.exe"))
+        .collect();
     // Masters: smss parented by System, or without a session.
-    let masters: Vec<&ProcessRecord> = smss.iter().copied().filter(|p| p.ppid == 4 || p.session.is_empty()).collect();
+    let masters: Vec<&ProcessRecord> = smss
+        .iter()
+        .copied()
+        .filter(|p| p.ppid == 4 || p.session.is_empty())
+        .collect();
     let master_pids: Vec<u64> = masters.iter().map(|p| p.pid).collect();
 
     let live_masters: Vec<&&ProcessRecord> = masters.iter().filter(|p| is_live(p)).collect();
@@ -129,8 +175,18 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
                 "SMSS-INSTANCES",
                 Severity::High,
                 p,
-                format!("live_masters={}", live_masters.iter().map(|m| m.pid.to_string()).collect::<Vec<_>>().join(",")),
-                format!("a second live master smss.exe (pid {}): Windows runs exactly one", p.pid),
+                format!(
+                    "live_masters={}",
+                    live_masters
+                        .iter()
+                        .map(|m| m.pid.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                format!(
+                    "a second live master smss.exe (pid {}): Windows runs exactly one",
+                    p.pid
+                ),
             ));
         }
     }
@@ -138,14 +194,38 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
     for p in &smss {
         let is_master = master_pids.contains(&p.pid);
         if !p.image_path.is_empty() && !is_system32(&p.image_path, "smss.exe") {
-            out.push(finding("SMSS-PATH", Severity::High, p, format!("image_path={}", p.image_path), format!("smss.exe runs from {}, not \\Windows\\System32", p.image_path)));
+            out.push(finding(
+                "SMSS-PATH",
+                Severity::High,
+                p,
+                format!("image_path={}", p.image_path),
+                format!(
+                    "smss.exe runs from {}, not \\Windows\\System32",
+                    p.image_path
+                ),
+            ));
         }
         if is_master {
             if p.ppid != 4 {
-                out.push(finding("SMSS-PARENT", Severity::High, p, format!("ppid={}", p.ppid), format!("the master smss.exe is started by System (4); this one's parent is pid {}", p.ppid)));
+                out.push(finding(
+                    "SMSS-PARENT",
+                    Severity::High,
+                    p,
+                    format!("ppid={}", p.ppid),
+                    format!(
+                        "the master smss.exe is started by System (4); this one's parent is pid {}",
+                        p.ppid
+                    ),
+                ));
             }
             if !p.session.is_empty() {
-                out.push(finding("SMSS-SESSION", Severity::Medium, p, format!("session={}; ppid={}", p.session, p.ppid), "the master smss.exe has no session; this one belongs to a session".into()));
+                out.push(finding(
+                    "SMSS-SESSION",
+                    Severity::Medium,
+                    p,
+                    format!("session={}; ppid={}", p.session, p.ppid),
+                    "the master smss.exe has no session; this one belongs to a session".into(),
+                ));
             }
             if let (Some(sys), Some(t)) = (system_time, iso_seconds(&p.create_time)) {
                 if t - sys > SMSS_LATE_SECONDS {
@@ -157,7 +237,13 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
                 out.push(finding("SMSS-PARENT", Severity::High, p, format!("ppid={}; masters={:?}", p.ppid, master_pids), format!("a session smss.exe is started by the master smss; this one's parent is pid {}", p.ppid)));
             }
             if p.session.is_empty() {
-                out.push(finding("SMSS-SESSION", Severity::Medium, p, format!("session=; ppid={}", p.ppid), "a session smss.exe that belongs to no session".into()));
+                out.push(finding(
+                    "SMSS-SESSION",
+                    Severity::Medium,
+                    p,
+                    format!("session=; ppid={}", p.ppid),
+                    "a session smss.exe that belongs to no session".into(),
+                ));
             }
             if is_live(p) {
                 if let (Some(t), Some(n)) = (iso_seconds(&p.create_time), newest) {
@@ -168,7 +254,20 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
             }
         }
         if !p.user_sid.is_empty() && p.user_sid != LOCAL_SYSTEM {
-            out.push(finding("SMSS-USER", Severity::High, p, format!("user_sid={}", p.user_sid), format!("smss.exe runs as {} instead of Local System", if p.user_name.is_empty() { &p.user_sid } else { &p.user_name })));
+            out.push(finding(
+                "SMSS-USER",
+                Severity::High,
+                p,
+                format!("user_sid={}", p.user_sid),
+                format!(
+                    "smss.exe runs as {} instead of Local System",
+                    if p.user_name.is_empty() {
+                        &p.user_sid
+                    } else {
+                        &p.user_name
+                    }
+                ),
+            ));
         }
         if let Some(args) = unexpected_smss_args(&p.command_line, is_master) {
             out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line={:?}", p.command_line), format!("smss.exe arguments {args:?} fit neither the master (none) nor a session child (two hex numbers)")));
@@ -182,20 +281,64 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
             let by_path = names::lookalike(&exe);
             let by_name = names::lookalike(&p.name);
             if let Some((imitates, how)) = by_path.or(by_name) {
-                let sev = if matches!(how, names::Lookalike::EditDistance(_)) { Severity::Medium } else { Severity::High };
-                let mut f = finding("NAME-LOOKALIKE", sev, p, format!("name={:?}; image_path={:?}; imitates={imitates}; trick={}", p.name, p.image_path, how.describe()), format!("process {:?} imitates {imitates} ({})", p.name, how.describe()));
+                let sev = if matches!(how, names::Lookalike::EditDistance(_)) {
+                    Severity::Medium
+                } else {
+                    Severity::High
+                };
+                let mut f = finding(
+                    "NAME-LOOKALIKE",
+                    sev,
+                    p,
+                    format!(
+                        "name={:?}; image_path={:?}; imitates={imitates}; trick={}",
+                        p.name,
+                        p.image_path,
+                        how.describe()
+                    ),
+                    format!(
+                        "process {:?} imitates {imitates} ({})",
+                        p.name,
+                        how.describe()
+                    ),
+                );
                 f.attack = how.attack();
                 out.push(f);
             }
         }
         if let Some(prot) = protected {
-            if prot != "smss.exe" && !p.image_path.is_empty() && !is_system32(&p.image_path, prot) && !(prot == "svchost.exe" && volume_relative(&p.image_path) == "\\windows\\syswow64\\svchost.exe") {
-                out.push(finding("PROC-PATH", Severity::High, p, format!("image_path={}", p.image_path), format!("{prot} runs from {}, not \\Windows\\System32", p.image_path)));
+            if prot != "smss.exe"
+                && !p.image_path.is_empty()
+                && !is_system32(&p.image_path, prot)
+                && !(prot == "svchost.exe"
+                    && volume_relative(&p.image_path) == "\\windows\\syswow64\\svchost.exe")
+            {
+                out.push(finding(
+                    "PROC-PATH",
+                    Severity::High,
+                    p,
+                    format!("image_path={}", p.image_path),
+                    format!("{prot} runs from {}, not \\Windows\\System32", p.image_path),
+                ));
             }
             // BAD-USER: svchost may run as LOCAL SERVICE and NETWORK SERVICE.
-            let allowed: &[&str] = if prot == "svchost.exe" { &[LOCAL_SYSTEM, "S-1-5-19", "S-1-5-20"] } else { &[LOCAL_SYSTEM] };
-            if prot != "smss.exe" && !p.user_sid.is_empty() && !allowed.contains(&p.user_sid.as_str()) && prot != "svchost.exe" {
-                out.push(finding("BAD-USER", Severity::High, p, format!("user_sid={}", p.user_sid), format!("{prot} runs as {} instead of Local System", p.user_sid)));
+            let allowed: &[&str] = if prot == "svchost.exe" {
+                &[LOCAL_SYSTEM, "S-1-5-19", "S-1-5-20"]
+            } else {
+                &[LOCAL_SYSTEM]
+            };
+            if prot != "smss.exe"
+                && !p.user_sid.is_empty()
+                && !allowed.contains(&p.user_sid.as_str())
+                && prot != "svchost.exe"
+            {
+                out.push(finding(
+                    "BAD-USER",
+                    Severity::High,
+                    p,
+                    format!("user_sid={}", p.user_sid),
+                    format!("{prot} runs as {} instead of Local System", p.user_sid),
+                ));
             }
             let parent = parent_of(p, &by_pid);
             match prot {
@@ -214,14 +357,43 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
                 _ => {}
             }
         }
-        if !p.peb_image_path.is_empty() && p.peb_image_path != "paged out" && !p.image_path.is_empty() && volume_relative(&p.peb_image_path) != volume_relative(&p.image_path) {
+        if !p.peb_image_path.is_empty()
+            && p.peb_image_path != "paged out"
+            && !p.image_path.is_empty()
+            && volume_relative(&p.peb_image_path) != volume_relative(&p.image_path)
+        {
             out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path={:?}; image_path={:?}", p.peb_image_path, p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
         }
         if p.found_by == "scan" && is_live(p) {
-            out.push(finding("HIDDEN", Severity::High, p, format!("found_by=scan; exit_time=; eprocess_physical={}", p.eprocess_physical), "a live process missing from the kernel's process list: unlinked to hide it (DKOM)".into()));
+            out.push(finding(
+                "HIDDEN",
+                Severity::High,
+                p,
+                format!(
+                    "found_by=scan; exit_time=; eprocess_physical={}",
+                    p.eprocess_physical
+                ),
+                "a live process missing from the kernel's process list: unlinked to hide it (DKOM)"
+                    .into(),
+            ));
         }
-        if !p.user_sid.is_empty() && p.user_sid != LOCAL_SYSTEM && p.privileges_enabled.split(';').any(|x| x == "SeDebugPrivilege") {
-            out.push(finding("SEDEBUG", Severity::Medium, p, format!("user_sid={}; privileges_enabled=…SeDebugPrivilege…", p.user_sid), "SeDebugPrivilege is enabled: the process can open any other, lsass included".into()));
+        if !p.user_sid.is_empty()
+            && p.user_sid != LOCAL_SYSTEM
+            && p.privileges_enabled
+                .split(';')
+                .any(|x| x == "SeDebugPrivilege")
+        {
+            out.push(finding(
+                "SEDEBUG",
+                Severity::Medium,
+                p,
+                format!(
+                    "user_sid={}; privileges_enabled=…SeDebugPrivilege…",
+                    p.user_sid
+                ),
+                "SeDebugPrivilege is enabled: the process can open any other, lsass included"
+                    .into(),
+            ));
         }
     }
     out
@@ -236,7 +408,11 @@ fn unexpected_smss_args(cmdline: &str, is_master: bool) -> Option<String> {
     let _exe = words.next();
     let args: Vec<&str> = words.collect();
     let is_hex8 = |w: &str| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit());
-    let ok = if is_master { args.is_empty() } else { args.len() == 2 && args.iter().all(|a| is_hex8(a)) };
+    let ok = if is_master {
+        args.is_empty()
+    } else {
+        args.len() == 2 && args.iter().all(|a| is_hex8(a))
+    };
     (!ok).then(|| args.join(" "))
 }
 
@@ -322,7 +498,10 @@ mod tests {
         ps[1].ppid = 1234;
         ps[1].session.clear();
         let r = rules(&check(&ps));
-        assert!(r.contains(&"SMSS-LATE") && r.contains(&"SMSS-PARENT"), "{r:?}");
+        assert!(
+            r.contains(&"SMSS-LATE") && r.contains(&"SMSS-PARENT"),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -333,7 +512,10 @@ mod tests {
         ps.last_mut().unwrap().create_time = "2024-05-01T09:00:00Z".into();
         ps[1].command_line = r"\SystemRoot\System32\smss.exe -install backdoor".into();
         let r = rules(&check(&ps));
-        assert!(r.contains(&"SMSS-INSTANCES") && r.contains(&"SMSS-CMDLINE"), "{r:?}");
+        assert!(
+            r.contains(&"SMSS-INSTANCES") && r.contains(&"SMSS-CMDLINE"),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -346,7 +528,10 @@ mod tests {
         b.peb_image_path = r"C:\Windows\explorer.exe".into();
         ps.push(b);
         let r = rules(&check(&ps));
-        assert!(r.contains(&"NAME-LOOKALIKE") && r.contains(&"HIDDEN") && r.contains(&"PEB-MASQ"), "{r:?}");
+        assert!(
+            r.contains(&"NAME-LOOKALIKE") && r.contains(&"HIDDEN") && r.contains(&"PEB-MASQ"),
+            "{r:?}"
+        );
         // an exited process found only by the scan is not hidden
         let mut ps = clean();
         ps[2].found_by = "scan".into();
@@ -380,9 +565,18 @@ mod tests {
 
     #[test]
     fn paths_relative_to_volume() {
-        assert_eq!(volume_relative(r"\Device\HarddiskVolume3\Windows\System32\smss.exe"), r"\windows\system32\smss.exe");
-        assert_eq!(volume_relative(r"C:\Windows\System32\smss.exe"), r"\windows\system32\smss.exe");
-        assert_eq!(volume_relative(r"\SystemRoot\System32\smss.exe"), r"\windows\system32\smss.exe");
+        assert_eq!(
+            volume_relative(r"\Device\HarddiskVolume3\Windows\System32\smss.exe"),
+            r"\windows\system32\smss.exe"
+        );
+        assert_eq!(
+            volume_relative(r"C:\Windows\System32\smss.exe"),
+            r"\windows\system32\smss.exe"
+        );
+        assert_eq!(
+            volume_relative(r"\SystemRoot\System32\smss.exe"),
+            r"\windows\system32\smss.exe"
+        );
         assert_eq!(volume_relative(r"\??\C:\x"), r"\x");
     }
 

@@ -100,7 +100,10 @@ pub struct SessionManagerFacts {
     pub execute: Vec<String>,
     pub platform_execute: Vec<String>,
     pub s0_initial_command: Vec<String>,
-    pub subsystem_windows: Option<String>,
+    /// The executable of SubSystems\Windows (csrss's command line, parsed by the hive layer).
+    pub subsystem_windows_exe: Option<String>,
+    /// ServerDll names from that command line.
+    pub server_dlls: Vec<String>,
     pub subsystem_kmode: Option<String>,
     pub known_dlls: Vec<(String, String)>,
     /// (source, destination, operation: delete | rename | replace)
@@ -129,10 +132,19 @@ pub struct SilentExitFacts {
 }
 
 fn info(id: &str) -> &'static RuleInfo {
-    RULES.iter().find(|r| r.id == id).expect("rule id is in RULES")
+    RULES
+        .iter()
+        .find(|r| r.id == id)
+        .expect("rule id is in RULES")
 }
 
-fn finding(id: &str, severity: Severity, subject: String, evidence: String, why: String) -> Finding {
+fn finding(
+    id: &str,
+    severity: Severity,
+    subject: String,
+    evidence: String,
+    why: String,
+) -> Finding {
     let r = info(id);
     Finding::new(r.id, severity, r.attack, "registry", subject, evidence, why)
 }
@@ -143,7 +155,10 @@ fn non_empty(v: &[String]) -> impl Iterator<Item = &String> {
 
 /// `autocheck autochk` with any of its documented switches and a drive list or `*`.
 fn is_default_boot_entry(entry: &str) -> bool {
-    let words: Vec<String> = entry.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
+    let words: Vec<String> = entry
+        .split_whitespace()
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
     if words.len() < 3 || words[0] != "autocheck" || words[1] != "autochk" {
         return false;
     }
@@ -162,48 +177,111 @@ const KNOWN_SERVER_DLLS: &[&str] = &["basesrv", "winsrv", "sxssrv", "csrsrv", "c
 
 /// Names seen in KnownDLLs on Windows 7 to 11 (values and file names, lower case).
 const KNOWN_DLLS: &[&str] = &[
-    "advapi32", "clbcatq", "combase", "comdlg32", "coml2", "difxapi", "gdi32", "gdiplus",
-    "iertutil", "imagehlp", "imm32", "kernel32", "lpk", "msctf", "msvcrt", "normaliz", "nsi",
-    "ole32", "oleaut32", "psapi", "rpcrt4", "sechost", "setupapi", "shcore", "shell32",
-    "shlwapi", "urlmon", "user32", "usp10", "wininet", "wldap32", "ws2_32", "wow64",
-    "wow64cpu", "wow64win", "wowarmhw", "xtajit", "wow64base", "wow64con", "xtajit64",
-    "_wow64", "_wow64cpu", "_wow64win", "_wowarmhw", "_xtajit", "_wow64base", "_wow64con",
-    "comctl32", "kernelbase", "ntdll", "gdi32full", "win32u", "msvcp_win", "ucrtbase",
-    "bcryptprimitives", "cfgmgr32", "windows.storage", "crypt32", "profapi",
+    "advapi32",
+    "clbcatq",
+    "combase",
+    "comdlg32",
+    "coml2",
+    "difxapi",
+    "gdi32",
+    "gdiplus",
+    "iertutil",
+    "imagehlp",
+    "imm32",
+    "kernel32",
+    "lpk",
+    "msctf",
+    "msvcrt",
+    "normaliz",
+    "nsi",
+    "ole32",
+    "oleaut32",
+    "psapi",
+    "rpcrt4",
+    "sechost",
+    "setupapi",
+    "shcore",
+    "shell32",
+    "shlwapi",
+    "urlmon",
+    "user32",
+    "usp10",
+    "wininet",
+    "wldap32",
+    "ws2_32",
+    "wow64",
+    "wow64cpu",
+    "wow64win",
+    "wowarmhw",
+    "xtajit",
+    "wow64base",
+    "wow64con",
+    "xtajit64",
+    "_wow64",
+    "_wow64cpu",
+    "_wow64win",
+    "_wowarmhw",
+    "_xtajit",
+    "_wow64base",
+    "_wow64con",
+    "comctl32",
+    "kernelbase",
+    "ntdll",
+    "gdi32full",
+    "win32u",
+    "msvcp_win",
+    "ucrtbase",
+    "bcryptprimitives",
+    "cfgmgr32",
+    "windows.storage",
+    "crypt32",
+    "profapi",
 ];
 
 /// Binaries whose replacement or deletion at boot is an attack on the boot chain.
 fn is_protected_target(path: &str) -> bool {
-    let name = path.rsplit(['\\', '/']).next().unwrap_or(path).to_ascii_lowercase();
+    let name = path
+        .rsplit(['\\', '/'])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
     names::protected_name(&name).is_some()
         || matches!(
             name.as_str(),
-            "ntdll.dll" | "kernel32.dll" | "kernelbase.dll" | "ntoskrnl.exe" | "hal.dll" | "winload.exe"
-                | "winload.efi" | "csrsrv.dll" | "basesrv.dll" | "winsrv.dll" | "lsasrv.dll"
-                | "userinit.exe" | "win32k.sys" | "ci.dll" | "autochk.exe"
+            "ntdll.dll"
+                | "kernel32.dll"
+                | "kernelbase.dll"
+                | "ntoskrnl.exe"
+                | "hal.dll"
+                | "winload.exe"
+                | "winload.efi"
+                | "csrsrv.dll"
+                | "basesrv.dll"
+                | "winsrv.dll"
+                | "lsasrv.dll"
+                | "userinit.exe"
+                | "win32k.sys"
+                | "ci.dll"
+                | "autochk.exe"
         )
-        || name.strip_suffix(".dll").is_some_and(|stem| KNOWN_DLLS.contains(&stem))
-}
-
-/// Parse the ServerDll names out of the SubSystems\Windows command line.
-pub fn server_dlls(windows: &str) -> Vec<String> {
-    windows
-        .split_whitespace()
-        .filter_map(|w| {
-            let (k, v) = w.split_once('=')?;
-            k.eq_ignore_ascii_case("ServerDll").then(|| {
-                v.split([',', ':']).next().unwrap_or("").trim().to_string()
-            })
-        })
-        .collect()
+        || name
+            .strip_suffix(".dll")
+            .is_some_and(|stem| KNOWN_DLLS.contains(&stem))
 }
 
 pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
     let mut out = Vec::new();
     let subject = |value: &str| format!("{}\\{value}", sm.key);
-    let cs = if sm.current { format!("{} (current)", sm.control_set) } else { sm.control_set.clone() };
+    let cs = if sm.current {
+        format!("{} (current)", sm.control_set)
+    } else {
+        sm.control_set.clone()
+    };
 
-    for (value, list) in [("BootExecute", &sm.boot_execute), ("BootExecuteNoPnpSync", &sm.boot_execute_no_pnp_sync)] {
+    for (value, list) in [
+        ("BootExecute", &sm.boot_execute),
+        ("BootExecuteNoPnpSync", &sm.boot_execute_no_pnp_sync),
+    ] {
         for entry in non_empty(list).filter(|e| !is_default_boot_entry(e)) {
             out.push(finding(
                 "REG-BOOTEXECUTE",
@@ -230,8 +308,7 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
             ));
         }
     }
-    if let Some(w) = &sm.subsystem_windows {
-        let exe = w.split_whitespace().next().unwrap_or("");
+    if let Some(exe) = &sm.subsystem_windows_exe {
         let normal = exe.eq_ignore_ascii_case(r"%SystemRoot%\system32\csrss.exe")
             || exe.eq_ignore_ascii_case(r"\SystemRoot\system32\csrss.exe");
         if !normal {
@@ -243,16 +320,16 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 format!("smss starts {exe:?} as the Windows subsystem instead of %SystemRoot%\\system32\\csrss.exe"),
             ));
         }
-        for dll in server_dlls(w) {
-            if !KNOWN_SERVER_DLLS.contains(&dll.to_ascii_lowercase().as_str()) {
-                out.push(finding(
-                    "REG-SUBSYSTEM-SERVERDLL",
-                    Severity::High,
-                    format!("{}\\SubSystems\\Windows", sm.key),
-                    format!("control_set={cs}; ServerDll={dll}"),
-                    format!("csrss is told to load ServerDll {dll:?}, which Windows does not use: code in csrss runs as SYSTEM in every session"),
-                ));
-            }
+    }
+    for dll in &sm.server_dlls {
+        if !KNOWN_SERVER_DLLS.contains(&dll.to_ascii_lowercase().as_str()) {
+            out.push(finding(
+                "REG-SUBSYSTEM-SERVERDLL",
+                Severity::High,
+                format!("{}\\SubSystems\\Windows", sm.key),
+                format!("control_set={cs}; ServerDll={dll}"),
+                format!("csrss is told to load ServerDll {dll:?}, which Windows does not use: code in csrss runs as SYSTEM in every session"),
+            ));
         }
     }
     if let Some(k) = &sm.subsystem_kmode {
@@ -269,8 +346,10 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
         }
     }
     for (name, data) in &sm.known_dlls {
-        if name.eq_ignore_ascii_case("DllDirectory") || name.eq_ignore_ascii_case("DllDirectory32") {
-            let normal = data.eq_ignore_ascii_case(r"%SystemRoot%\system32") || data.eq_ignore_ascii_case(r"%SystemRoot%\syswow64");
+        if name.eq_ignore_ascii_case("DllDirectory") || name.eq_ignore_ascii_case("DllDirectory32")
+        {
+            let normal = data.eq_ignore_ascii_case(r"%SystemRoot%\system32")
+                || data.eq_ignore_ascii_case(r"%SystemRoot%\syswow64");
             if !normal {
                 out.push(finding(
                     "REG-KNOWNDLLS",
@@ -286,25 +365,45 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
         let stem = file.strip_suffix(".dll").unwrap_or(&file);
         let key = name.to_ascii_lowercase();
         let (sev, why) = if file.contains(['\\', '/', ':']) {
-            (Severity::High, format!("KnownDLL {name} points to a path ({data:?}): every process would load it"))
+            (
+                Severity::High,
+                format!("KnownDLL {name} points to a path ({data:?}): every process would load it"),
+            )
         } else if stem != key.trim_start_matches('_') && stem != key {
-            (Severity::High, format!("KnownDLL {name} is mapped to another DLL ({data:?})"))
+            (
+                Severity::High,
+                format!("KnownDLL {name} is mapped to another DLL ({data:?})"),
+            )
         } else if !KNOWN_DLLS.contains(&stem) {
             (Severity::Medium, format!("KnownDLL {data:?} is not a Windows system DLL: it is preloaded into every process"))
         } else {
             continue;
         };
-        out.push(finding("REG-KNOWNDLLS", sev, format!("{}\\KnownDLLs\\{name}", sm.key), format!("control_set={cs}; {name}={data:?}"), why));
+        out.push(finding(
+            "REG-KNOWNDLLS",
+            sev,
+            format!("{}\\KnownDLLs\\{name}", sm.key),
+            format!("control_set={cs}; {name}={data:?}"),
+            why,
+        ));
     }
     for (src, dst, op) in &sm.pending_renames {
-        let hits_protected = is_protected_target(src) || (!dst.is_empty() && is_protected_target(dst.trim_start_matches('!')));
+        let hits_protected = is_protected_target(src)
+            || (!dst.is_empty() && is_protected_target(dst.trim_start_matches('!')));
         if hits_protected {
             out.push(finding(
                 "REG-PENDING-RENAME",
                 Severity::High,
                 subject("PendingFileRenameOperations"),
                 format!("control_set={cs}; source={src:?}; destination={dst:?}; operation={op}"),
-                format!("at next boot smss will {op} {src:?}{}: a protected boot-chain file", if dst.is_empty() { String::new() } else { format!(" -> {dst:?}") }),
+                format!(
+                    "at next boot smss will {op} {src:?}{}: a protected boot-chain file",
+                    if dst.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" -> {dst:?}")
+                    }
+                ),
             ));
         }
     }
@@ -320,41 +419,34 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
     out
 }
 
-/// Info findings where the Session Manager differs between control sets.
-pub fn check_control_set_differences(sets: &[SessionManagerFacts]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let Some(current) = sets.iter().find(|s| s.current) else { return out };
-    for other in sets.iter().filter(|s| !s.current) {
-        let mut diffs = Vec::new();
-        let pairs: [(&str, &Vec<String>, &Vec<String>); 5] = [
-            ("BootExecute", &current.boot_execute, &other.boot_execute),
-            ("SetupExecute", &current.setup_execute, &other.setup_execute),
-            ("Execute", &current.execute, &other.execute),
-            ("PlatformExecute", &current.platform_execute, &other.platform_execute),
-            ("S0InitialCommand", &current.s0_initial_command, &other.s0_initial_command),
-        ];
-        for (name, a, b) in pairs {
-            if non_empty(a).collect::<Vec<_>>() != non_empty(b).collect::<Vec<_>>() {
-                diffs.push(name);
-            }
-        }
-        if current.subsystem_windows != other.subsystem_windows {
-            diffs.push("SubSystems\\Windows");
-        }
-        if current.known_dlls != other.known_dlls {
-            diffs.push("KnownDLLs");
-        }
-        if !diffs.is_empty() {
-            out.push(finding(
+/// A Session Manager setting whose value is not the same in every control set.
+#[derive(Debug, Clone, Default)]
+pub struct ControlSetDifference {
+    /// `Session Manager\BootExecute`, `SubSystems\Windows`, `KnownDLLs\kernel32`, ...
+    pub setting: String,
+    /// (control set, displayed value; `None` where absent)
+    pub values: Vec<(String, Option<String>)>,
+}
+
+/// One info finding per setting that differs between control sets.
+pub fn check_control_set_differences(diffs: &[ControlSetDifference]) -> Vec<Finding> {
+    diffs
+        .iter()
+        .map(|d| {
+            let shown: Vec<String> = d
+                .values
+                .iter()
+                .map(|(cs, v)| format!("{cs}={}", v.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "(absent)".into())))
+                .collect();
+            finding(
                 "REG-CONTROLSET-DIFF",
                 Severity::Info,
-                current.key.clone(),
-                format!("current={}; other={}; differs={}", current.control_set, other.control_set, diffs.join(",")),
-                format!("{} differs from {} in {}: a recent change, or an edit made to one set only", current.control_set, other.control_set, diffs.join(", ")),
-            ));
-        }
-    }
-    out
+                d.setting.clone(),
+                shown.join("; "),
+                format!("{} is not the same in every control set: a recent change, or an edit made to one set only", d.setting),
+            )
+        })
+        .collect()
 }
 
 /// FLG_MONITOR_SILENT_PROCESS_EXIT: with a SilentProcessExit key, runs a monitor on exit.
@@ -369,7 +461,9 @@ fn protected_image(image: &str) -> Option<&'static str> {
 
 pub fn check_ifeo(e: &IfeoFacts) -> Vec<Finding> {
     let mut out = Vec::new();
-    let Some(p) = protected_image(&e.image) else { return out };
+    let Some(p) = protected_image(&e.image) else {
+        return out;
+    };
     if let Some(d) = e.debugger.as_deref().filter(|d| !d.trim().is_empty()) {
         out.push(finding(
             "REG-IFEO",
@@ -389,7 +483,9 @@ pub fn check_ifeo(e: &IfeoFacts) -> Vec<Finding> {
         ));
     }
     if let Some(g) = e.global_flag {
-        if g & (FLG_MONITOR_SILENT_PROCESS_EXIT | FLG_APPLICATION_VERIFIER) != 0 && e.verifier_dlls.is_none() {
+        if g & (FLG_MONITOR_SILENT_PROCESS_EXIT | FLG_APPLICATION_VERIFIER) != 0
+            && e.verifier_dlls.is_none()
+        {
             out.push(finding(
                 "REG-IFEO",
                 Severity::High,
@@ -403,13 +499,22 @@ pub fn check_ifeo(e: &IfeoFacts) -> Vec<Finding> {
 }
 
 pub fn check_silent_exit(e: &SilentExitFacts) -> Vec<Finding> {
-    let Some(p) = protected_image(&e.image) else { return Vec::new() };
-    match e.monitor_process.as_deref().filter(|m| !m.trim().is_empty()) {
+    let Some(p) = protected_image(&e.image) else {
+        return Vec::new();
+    };
+    match e
+        .monitor_process
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
         Some(m) => vec![finding(
             "REG-SILENTEXIT",
             Severity::High,
             format!("{}\\MonitorProcess", e.key),
-            format!("image={p}; MonitorProcess={m:?}; ReportingMode={:#x}", e.reporting_mode.unwrap_or(0)),
+            format!(
+                "image={p}; MonitorProcess={m:?}; ReportingMode={:#x}",
+                e.reporting_mode.unwrap_or(0)
+            ),
             format!("when {p} exits, Windows runs {m:?}: persistence, or a dump of {p}'s memory"),
         )],
         None => Vec::new(),
@@ -427,10 +532,19 @@ mod tests {
             key: r"ControlSet001\Control\Session Manager".into(),
             boot_execute: vec!["autocheck autochk *".into()],
             setup_execute: vec!["".into()],
-            subsystem_windows: Some(r"%SystemRoot%\system32\csrss.exe ObjectDirectory=\Windows SharedSection=1024,20480,768 Windows=On SubSystemType=Windows ServerDll=basesrv,1 ServerDll=winsrv:UserServerDllInitialization,3 ServerDll=sxssrv,4 ProfileControl=Off MaxRequestThreads=16".into()),
+            subsystem_windows_exe: Some(r"%SystemRoot%\system32\csrss.exe".into()),
+            server_dlls: vec!["basesrv".into(), "winsrv".into(), "sxssrv".into()],
             subsystem_kmode: Some(r"\SystemRoot\System32\win32k.sys".into()),
-            known_dlls: vec![("kernel32".into(), "kernel32.dll".into()), ("_wow64".into(), "wow64.dll".into()), ("DllDirectory".into(), r"%SystemRoot%\system32".into())],
-            pending_renames: vec![(r"\??\C:\Config.Msi\a014fa5.rbf".into(), "".into(), "delete".into())],
+            known_dlls: vec![
+                ("kernel32".into(), "kernel32.dll".into()),
+                ("_wow64".into(), "wow64.dll".into()),
+                ("DllDirectory".into(), r"%SystemRoot%\system32".into()),
+            ],
+            pending_renames: vec![(
+                r"\??\C:\Config.Msi\a014fa5.rbf".into(),
+                "".into(),
+                "delete".into(),
+            )],
             ..Default::default()
         }
     }
@@ -462,27 +576,36 @@ mod tests {
         let mut sm = clean();
         sm.execute = vec!["backdoor.exe".into()];
         sm.s0_initial_command = vec!["x".into()];
-        assert_eq!(rules_of(&check_session_manager(&sm)), ["REG-SM-EXECUTE", "REG-SM-EXECUTE"]);
+        assert_eq!(
+            rules_of(&check_session_manager(&sm)),
+            ["REG-SM-EXECUTE", "REG-SM-EXECUTE"]
+        );
     }
 
     #[test]
     fn subsystems() {
         let mut sm = clean();
-        sm.subsystem_windows = Some(r"C:\Users\Public\csrss.exe ServerDll=basesrv,1 ServerDll=evilsrv,5".into());
+        sm.subsystem_windows_exe = Some(r"C:\Users\Public\csrss.exe".into());
+        sm.server_dlls.push("evilsrv".into());
         sm.subsystem_kmode = Some(r"\SystemRoot\System32\evil.sys".into());
         assert_eq!(
             rules_of(&check_session_manager(&sm)),
-            ["REG-SUBSYSTEM-CSRSS", "REG-SUBSYSTEM-SERVERDLL", "REG-SUBSYSTEM-KMODE"]
+            [
+                "REG-SUBSYSTEM-CSRSS",
+                "REG-SUBSYSTEM-SERVERDLL",
+                "REG-SUBSYSTEM-KMODE"
+            ]
         );
-        assert_eq!(server_dlls("csrss.exe ServerDll=basesrv,1 ServerDll=winsrv:UserServerDllInitialization,3"), ["basesrv", "winsrv"]);
     }
 
     #[test]
     fn known_dlls() {
         let mut sm = clean();
         sm.known_dlls.push(("evil".into(), "evil.dll".into()));
-        sm.known_dlls.push(("user32".into(), "notuser32.dll".into()));
-        sm.known_dlls.push(("shell32".into(), r"C:\temp\shell32.dll".into()));
+        sm.known_dlls
+            .push(("user32".into(), "notuser32.dll".into()));
+        sm.known_dlls
+            .push(("shell32".into(), r"C:\temp\shell32.dll".into()));
         let f = check_session_manager(&sm);
         assert_eq!(rules_of(&f), ["REG-KNOWNDLLS"; 3]);
         assert_eq!(f[0].severity, Severity::Medium);
@@ -493,36 +616,73 @@ mod tests {
     #[test]
     fn pending_renames_of_protected_files() {
         let mut sm = clean();
-        sm.pending_renames.push((r"\??\C:\Windows\Temp\x.exe".into(), r"!\??\C:\Windows\System32\smss.exe".into(), "replace".into()));
-        sm.pending_renames.push((r"\??\C:\Windows\System32\csrss.exe".into(), "".into(), "delete".into()));
-        sm.pending_renames.push((r"\??\C:\Users\a\AppData\Local\Temp\nsProcess.dll".into(), "".into(), "delete".into()));
+        sm.pending_renames.push((
+            r"\??\C:\Windows\Temp\x.exe".into(),
+            r"!\??\C:\Windows\System32\smss.exe".into(),
+            "replace".into(),
+        ));
+        sm.pending_renames.push((
+            r"\??\C:\Windows\System32\csrss.exe".into(),
+            "".into(),
+            "delete".into(),
+        ));
+        sm.pending_renames.push((
+            r"\??\C:\Users\a\AppData\Local\Temp\nsProcess.dll".into(),
+            "".into(),
+            "delete".into(),
+        ));
         let f = check_session_manager(&sm);
         assert_eq!(rules_of(&f), ["REG-PENDING-RENAME"; 2]);
     }
 
     #[test]
     fn ifeo_and_silent_exit() {
-        let e = IfeoFacts { image: "lsass.exe".into(), key: "IFEO\\lsass.exe".into(), debugger: Some("c:\\x.exe".into()), ..Default::default() };
+        let e = IfeoFacts {
+            image: "lsass.exe".into(),
+            key: "IFEO\\lsass.exe".into(),
+            debugger: Some("c:\\x.exe".into()),
+            ..Default::default()
+        };
         assert_eq!(rules_of(&check_ifeo(&e)), ["REG-IFEO"]);
-        let e = IfeoFacts { image: "notepad.exe".into(), debugger: Some("c:\\x.exe".into()), ..Default::default() };
+        let e = IfeoFacts {
+            image: "notepad.exe".into(),
+            debugger: Some("c:\\x.exe".into()),
+            ..Default::default()
+        };
         assert!(check_ifeo(&e).is_empty(), "only protected images");
-        let g = IfeoFacts { image: "winlogon.exe".into(), global_flag: Some(0x200), ..Default::default() };
+        let g = IfeoFacts {
+            image: "winlogon.exe".into(),
+            global_flag: Some(0x200),
+            ..Default::default()
+        };
         assert_eq!(check_ifeo(&g)[0].severity, Severity::High);
-        let s = SilentExitFacts { image: "winlogon.exe".into(), monitor_process: Some("c:\\m.exe".into()), ..Default::default() };
+        let s = SilentExitFacts {
+            image: "winlogon.exe".into(),
+            monitor_process: Some("c:\\m.exe".into()),
+            ..Default::default()
+        };
         assert_eq!(rules_of(&check_silent_exit(&s)), ["REG-SILENTEXIT"]);
     }
 
     #[test]
     fn control_set_differences() {
-        let a = clean();
-        let mut b = clean();
-        b.current = false;
-        b.control_set = "ControlSet002".into();
-        assert!(check_control_set_differences(&[a.clone(), b.clone()]).is_empty());
-        let mut a2 = a;
-        a2.boot_execute.push("evil.exe".into());
-        let f = check_control_set_differences(&[a2, b]);
+        assert!(check_control_set_differences(&[]).is_empty());
+        let d = ControlSetDifference {
+            setting: r"Session Manager\BootExecute".into(),
+            values: vec![
+                (
+                    "ControlSet001".into(),
+                    Some("autocheck autochk * | evil.exe".into()),
+                ),
+                ("ControlSet002".into(), None),
+            ],
+        };
+        let f = check_control_set_differences(&[d]);
         assert_eq!(f[0].severity, Severity::Info);
-        assert!(f[0].evidence.contains("BootExecute"));
+        assert!(
+            f[0].evidence.contains("ControlSet002=(absent)"),
+            "{}",
+            f[0].evidence
+        );
     }
 }

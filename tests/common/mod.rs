@@ -23,7 +23,10 @@ pub fn shared_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{} is missing: CI must run with ../shared beside the checkout", dir.display());
+        panic!(
+            "{} is missing: CI must run with ../shared beside the checkout",
+            dir.display()
+        );
     }
     eprintln!("note: {} not found, test skipped", dir.display());
     None
@@ -32,12 +35,21 @@ pub fn shared_dir() -> Option<PathBuf> {
 /// Parse CSV text into a header and rows of (column -> value).
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<std::collections::HashMap<String, String>>) {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr.headers().expect("csv header").iter().map(String::from).collect();
+    let headers: Vec<String> = rdr
+        .headers()
+        .expect("csv header")
+        .iter()
+        .map(String::from)
+        .collect();
     let rows = rdr
         .records()
         .map(|r| {
             let r = r.expect("csv row");
-            headers.iter().cloned().zip(r.iter().map(String::from)).collect()
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
         })
         .collect();
     (headers, rows)
