@@ -135,7 +135,7 @@ fn print_rules(format: OutputFormat) -> Result<()> {
             for r in &rules {
                 writeln!(
                     out,
-                    "{:<22} {:<9} {:<10} {:<8} {}",
+                    "{:<24} {:<9} {:<10} {:<8} {}",
                     r.id,
                     r.severity.as_str(),
                     r.attack,

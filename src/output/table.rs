@@ -15,8 +15,18 @@ pub trait TableRow {
 const MAX_CELL: usize = 64;
 
 fn clip(s: &str) -> String {
-    // One line per row: control characters (a bidi override in a file name!) are shown
-    // escaped, never interpreted by the terminal.
+    let out = escape(s);
+    if out.chars().count() > MAX_CELL {
+        let cut: String = out.chars().take(MAX_CELL - 1).collect();
+        format!("{cut}…")
+    } else {
+        out
+    }
+}
+
+/// One line per row: control characters (a bidi override in a file name!) are shown
+/// escaped, never interpreted by the terminal.
+fn escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if c.is_control()
@@ -27,12 +37,7 @@ fn clip(s: &str) -> String {
             out.push(c);
         }
     }
-    if out.chars().count() > MAX_CELL {
-        let cut: String = out.chars().take(MAX_CELL - 1).collect();
-        format!("{cut}…")
-    } else {
-        out
-    }
+    out
 }
 
 pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
@@ -40,8 +45,18 @@ pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
     rows: I,
 ) -> Result<()> {
     let headers = T::headers();
+    // Every column is clipped but the last: nothing needs aligning after it, and it is
+    // the one that explains (detail, explanation, image path).
     let rows: Vec<Vec<String>> = rows
-        .map(|r| r.cells().iter().map(|c| clip(c)).collect())
+        .map(|r| {
+            let cells = r.cells();
+            let last = cells.len().saturating_sub(1);
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i == last { escape(c) } else { clip(c) })
+                .collect()
+        })
         .collect();
     if rows.is_empty() {
         return Ok(());
