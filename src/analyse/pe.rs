@@ -61,12 +61,15 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
         characteristics: join(&f.characteristics_flags),
         timestamp: f.timestamp_utc.clone(),
         entry_point: format!("{:#x}", f.entry_point),
-        sections: join(
-            f.sections
-                .iter()
-                .map(|s| format!("{}:{:.2}", s.name, s.entropy)),
-        ),
-        max_entropy: f.sections.iter().map(|s| s.entropy).fold(0.0, f64::max),
+        sections: join(f.sections.iter().map(|s| match s.entropy {
+            Some(e) => format!("{}:{e:.2}", s.name),
+            None => format!("{}:-", s.name),
+        })),
+        max_entropy: f
+            .sections
+            .iter()
+            .filter_map(|s| s.entropy)
+            .fold(0.0, f64::max),
         imports: join(&f.imports),
         export_name: f.export_name.clone().unwrap_or_default(),
         original_filename: vs(|v| &v.original_filename),
