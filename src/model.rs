@@ -166,6 +166,11 @@ pub struct FileRecord {
     pub signer_self_signed: bool,
     /// A Microsoft root sits above the signer in the certificates the file carries.
     pub microsoft_root: bool,
+    /// The chain the file carries ends in a self-signed certificate that is not a
+    /// Microsoft root: a private or self-made signing authority.
+    pub private_root: bool,
+    /// Common name of the top of the chain the file carries.
+    pub chain_top: String,
     pub digest_algorithm: String,
     /// `match`, `mismatch` or empty when unsigned.
     pub digest: String,
@@ -280,9 +285,10 @@ impl InputReport {
     pub fn finish(&mut self) {
         let input = self.input.input.clone();
         let sha = self.input.sha256.clone();
+        // A file record's sha256 is the PE file's own (inside a disk image it differs
+        // from the image's), so only the input path is stamped on it.
         for r in &mut self.files {
             r.input.clone_from(&input);
-            r.sha256.clone_from(&sha);
         }
         for r in &mut self.processes {
             r.input.clone_from(&input);

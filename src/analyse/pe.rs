@@ -92,6 +92,10 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
             .unwrap_or_default(),
         signer_self_signed: sig.is_some_and(|s| s.signer_self_signed),
         microsoft_root: sig.is_some_and(|s| s.microsoft_root_in_chain),
+        private_root: sig.is_some_and(|s| s.chain_ends_self_signed && !s.microsoft_root_in_chain),
+        chain_top: sig
+            .and_then(|s| s.chain_top_issuer_cn.clone())
+            .unwrap_or_default(),
         digest_algorithm: sig.map(|s| s.digest_algorithm.clone()).unwrap_or_default(),
         digest: sig
             .map(|s| {
