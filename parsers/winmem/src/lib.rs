@@ -1,1 +1,31 @@
-//! placeholder, replaced by the crate's owner
+//! Windows memory analysis over a [`triage_physmem::PhysicalMemory`]: address
+//! translation (x64, x86 PAE, x86), kernel DTB and ntoskrnl discovery, structure layouts
+//! (ISF, built-in table, discovery), and the `mem info` facts.
+
+mod builtin_layouts;
+mod discover;
+mod dtb;
+mod error;
+mod info;
+mod kernel;
+mod layout;
+mod pe;
+mod process;
+mod token;
+mod translate;
+mod vmem;
+
+pub use discover::discover_x64;
+pub use dtb::{find_dtb, find_low_stub, is_kernel_pml4, scan_self_map, DtbFound, DtbSource};
+pub use error::{Result, WinmemError};
+pub use info::{mem_info, mem_info_path, MemInfo};
+pub use kernel::{from_crash_header, from_hint, identify_kernel, scan_page_tables, Kernel, KernelSource};
+pub use layout::{builtin_for, builtin_layouts, BuiltinLayout, BuiltinMatch, KernelSymbols, Layout, LayoutSource};
+pub use pe::{codeview, export_address, export_name, parse_rsds, pe_header, CodeView, PeImage};
+pub use process::{
+    kernel_pages, process_type_index, read_peb, read_process, read_unicode_string, scan_process_pool, walk_active_processes, ProcessFacts,
+    PebFacts, ProcessSource, ProcessWalk, MAX_PROCESSES,
+};
+pub use token::{read_sid, read_token, TokenFacts, MAX_GROUPS};
+pub use translate::{transition_paddr, translate, Arch, InvalidReason, PagedOutKind, Translation};
+pub use vmem::VirtualMemory;
