@@ -107,7 +107,7 @@ pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> 
                 );
             }
         }
-        eprintln!("{}", summary(reports));
+        eprintln!("{}", summary_line(reports));
     }
     Ok(())
 }
@@ -116,7 +116,7 @@ fn is_unrecognised(r: &InputReport) -> bool {
     r.input.status == Some(InputStatus::Skipped) && r.input.format == "unknown"
 }
 
-fn summary(reports: &[InputReport]) -> String {
+pub fn summary_line(reports: &[InputReport]) -> String {
     let count = |s: InputStatus| reports.iter().filter(|r| r.input.status == Some(s)).count();
     let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
     let max = reports

@@ -11,9 +11,12 @@ use triage_winmem::MemInfo;
 
 use crate::analyse::Options;
 use crate::cli::Common;
-use crate::commands::{effective_format, EXIT_INPUT_ERROR};
+use crate::commands::{effective_format, emit, exit_code, summary_line, View, EXIT_INPUT_ERROR};
+use crate::progress::Progress;
 use crate::evidence::Evidence;
-use crate::model::InputReport;
+use crate::model::{join, InputReport, ProcessRecord};
+use crate::rules::process::parent_of;
+use std::collections::HashMap;
 use crate::output::OutputFormat;
 
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
@@ -23,7 +26,92 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     if info.dtb.is_none() || info.kernel_base.is_none() {
         anyhow::bail!("no Windows kernel found: {}", info.warnings.join("; "));
     }
-    Ok(info.warnings.clone())
+    let mut warnings = info.warnings.clone();
+    let popts = triage_winproc::ProcOptions { scan: !opts.no_scan, ..Default::default() };
+    let list = triage_winproc::processes(phys.as_ref(), &info, &popts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    warnings.extend(list.warnings.iter().cloned());
+    let mut records: Vec<ProcessRecord> = list.processes.iter().map(process_record).collect();
+    fill_parent_names(&mut records);
+    report.input.detail.push_str(&format!(
+        ", {} processes ({} list, {} scan only{})",
+        records.len(),
+        list.stats.list_count,
+        list.stats.found_by_scan_only,
+        if list.stats.scan_ran { "" } else { ", no scan" }
+    ));
+    report.findings.extend(crate::rules::process::check(&records));
+    report.processes = records;
+    Ok(warnings)
+}
+
+/// A process record from the process layer's facts. Times use the same ISO form as
+/// every other record.
+pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
+    use triage_winproc::{FoundBy, MemString};
+    let mem_string = |m: &MemString| match m {
+        MemString::Read { value } => value.clone(),
+        MemString::Unavailable { .. } => "paged out".to_string(),
+        MemString::Absent => String::new(),
+    };
+    let token = p.token.as_ref();
+    let user_sid = token.and_then(|t| t.user.as_ref()).map(|u| u.sid.clone()).unwrap_or_default();
+    ProcessRecord {
+        pid: p.pid,
+        ppid: p.ppid,
+        name: p.image_file_name.clone(),
+        image_path: p.image_path.clone().unwrap_or_default(),
+        peb_image_path: mem_string(&p.peb_image_path),
+        command_line: mem_string(&p.command_line),
+        session: p.session_id.map(|s| s.to_string()).unwrap_or_default(),
+        create_time: filetime_iso(p.create_time.filetime),
+        exit_time: p.exit_time.as_ref().map(|t| filetime_iso(t.filetime)).unwrap_or_default(),
+        wow64: p.wow64,
+        user_name: triage_winproc::well_known_name(&user_sid).unwrap_or_default().to_string(),
+        user_sid,
+        integrity: token.and_then(|t| t.integrity).map(|i| format!("{i:?}")).unwrap_or_default(),
+        logon_id: token.and_then(|t| t.logon_id).map(|l| format!("{l:#x}")).unwrap_or_default(),
+        token_type: token
+            .and_then(|t| t.token_type)
+            .map(|t| format!("{t:?}").to_lowercase())
+            .unwrap_or_default(),
+        groups: join(token.map(|t| t.groups.iter().map(|g| g.sid.as_str()).collect::<Vec<_>>()).unwrap_or_default()),
+        privileges_present: join(
+            token.map(|t| t.privileges.iter().map(privilege_name).collect::<Vec<_>>()).unwrap_or_default(),
+        ),
+        privileges_enabled: join(
+            token
+                .map(|t| t.privileges.iter().filter(|p| p.enabled).map(privilege_name).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
+        found_by: match p.found_by {
+            FoundBy::List => "list",
+            FoundBy::Scan => "scan",
+            FoundBy::Both => "both",
+        }
+        .to_string(),
+        eprocess_virtual: p.eprocess_va.map(|v| format!("{v:#x}")).unwrap_or_default(),
+        eprocess_physical: p.eprocess_pa.map(|v| format!("{v:#x}")).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+fn privilege_name(p: &triage_winproc::Privilege) -> String {
+    p.name.map(String::from).unwrap_or_else(|| format!("luid:{}", p.luid))
+}
+
+/// The parent's name, only where the parent existed before the child (PIDs are reused).
+pub fn fill_parent_names(records: &mut [ProcessRecord]) {
+    let mut by_pid: HashMap<u64, Vec<&ProcessRecord>> = HashMap::new();
+    for r in records.iter() {
+        by_pid.entry(r.pid).or_default().push(r);
+    }
+    let names: Vec<String> = records
+        .iter()
+        .map(|r| parent_of(r, &by_pid).map(|p| p.name.clone()).unwrap_or_default())
+        .collect();
+    for (r, n) in records.iter_mut().zip(names) {
+        r.parent_name = n;
+    }
 }
 
 /// One line for the inputs table.
@@ -201,10 +289,130 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
     Ok(if failed { EXIT_INPUT_ERROR } else { 0 })
 }
 
-pub fn tree_command(_paths: &[PathBuf], _common: &Common, _opts: &Options) -> Result<u8> {
-    anyhow::bail!("mem ps --tree needs the process layer, which is not built yet")
+/// `mem ps --tree`: each dump's processes as a tree (children under the parent that
+/// existed before them), with how each was found.
+pub fn tree_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Result<u8> {
+    let progress = Progress::new(common.quiet);
+    let reports = analyse_all(paths, opts, &progress);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for r in &reports {
+        writeln!(out, "{}", r.input.input)?;
+        write_tree(&mut out, &r.processes)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    drop(out);
+    finish(&reports, common)
 }
 
-pub fn smss_command(_paths: &[PathBuf], _common: &Common, _opts: &Options) -> Result<u8> {
-    anyhow::bail!("mem smss needs the process layer, which is not built yet")
+fn analyse_all(paths: &[PathBuf], opts: &Options, progress: &Progress) -> Vec<InputReport> {
+    crate::analyse::run(paths, crate::analyse::Scope::Memory, opts, progress)
+}
+
+fn finish(reports: &[InputReport], common: &Common) -> Result<u8> {
+    if !common.quiet {
+        for r in reports {
+            if r.input.status == Some(crate::model::InputStatus::Error) {
+                eprintln!("error: {}: {}", r.input.input, r.input.detail);
+            }
+        }
+    }
+    Ok(exit_code(reports, common))
+}
+
+/// Children sorted by creation time; a process whose parent is absent (or younger than
+/// it) is a root.
+pub fn write_tree<W: Write>(out: &mut W, procs: &[ProcessRecord]) -> std::io::Result<()> {
+    let mut by_pid: HashMap<u64, Vec<&ProcessRecord>> = HashMap::new();
+    for r in procs {
+        by_pid.entry(r.pid).or_default().push(r);
+    }
+    let mut children: HashMap<*const ProcessRecord, Vec<&ProcessRecord>> = HashMap::new();
+    let mut roots = Vec::new();
+    for p in procs {
+        match parent_of(p, &by_pid) {
+            Some(parent) => children.entry(parent as *const _).or_default().push(p),
+            None => roots.push(p),
+        }
+    }
+    fn line(p: &ProcessRecord) -> String {
+        let mut s = format!("{} {}", p.pid, p.name);
+        if !p.session.is_empty() {
+            s.push_str(&format!("  session {}", p.session));
+        }
+        s.push_str(&format!("  {}", p.create_time));
+        if !p.exit_time.is_empty() {
+            s.push_str(&format!("  exited {}", p.exit_time));
+        }
+        if p.found_by != "both" && p.found_by != "list" {
+            s.push_str(&format!("  [{}]", p.found_by));
+        }
+        if !p.image_path.is_empty() {
+            s.push_str(&format!("  {}", p.image_path));
+        }
+        s
+    }
+    fn walk<W: Write>(
+        out: &mut W,
+        p: &ProcessRecord,
+        children: &HashMap<*const ProcessRecord, Vec<&ProcessRecord>>,
+        prefix: &str,
+        last: bool,
+        depth: usize,
+    ) -> std::io::Result<()> {
+        let branch = if depth == 0 { "" } else if last { "└─ " } else { "├─ " };
+        writeln!(out, "{prefix}{branch}{}", line(p))?;
+        // Depth bound: parent links come from the dump and could loop.
+        if depth > 64 {
+            return Ok(());
+        }
+        let kids = children.get(&(p as *const _)).cloned().unwrap_or_default();
+        let next = if depth == 0 { String::new() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+        for (i, c) in kids.iter().enumerate() {
+            walk(out, c, children, &next, i + 1 == kids.len(), depth + 1)?;
+        }
+        Ok(())
+    }
+    for r in roots {
+        walk(out, r, &children, "", true, 0)?;
+    }
+    Ok(())
+}
+
+/// The boot-chain processes: System, every smss, and what smss children start.
+pub fn is_boot_chain(p: &ProcessRecord) -> bool {
+    let exe = p.image_path.rsplit(['\\', '/']).next().filter(|n| !n.is_empty()).unwrap_or(&p.name).to_lowercase();
+    p.pid == 4
+        || matches!(exe.as_str(), "smss.exe" | "csrss.exe" | "wininit.exe" | "winlogon.exe" | "services.exe" | "lsass.exe")
+        || crate::names::lookalike(&exe).is_some_and(|(prot, _)| prot != "svchost.exe")
+}
+
+/// `mem smss`: the smss.exe instances and their relatives, and the findings.
+pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Result<u8> {
+    let progress = Progress::new(common.quiet);
+    let mut reports = analyse_all(paths, opts, &progress);
+    for r in &mut reports {
+        r.processes.retain(is_boot_chain);
+    }
+    if effective_format(common) == OutputFormat::Table && common.out.is_none() && common.records.is_none() {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for r in &reports {
+            writeln!(out, "{}  ({})", r.input.input, r.input.detail)?;
+            write_tree(&mut out, &r.processes)?;
+            writeln!(out)?;
+        }
+        if reports.iter().any(|r| !r.findings.is_empty()) {
+            crate::output::write_kind(&mut out, OutputFormat::Table, crate::model::RecordKind::Findings, &reports)?;
+        }
+        out.flush()?;
+        drop(out);
+        if !common.quiet {
+            eprintln!("{}", summary_line(&reports));
+        }
+        return finish(&reports, common);
+    }
+    emit(&reports, common, View { main: crate::model::RecordKind::Processes, with_findings: true })?;
+    Ok(exit_code(&reports, common))
 }
