@@ -10,8 +10,6 @@ mod info;
 mod kernel;
 mod layout;
 mod pe;
-mod process;
-mod token;
 mod translate;
 mod vmem;
 
@@ -22,10 +20,5 @@ pub use info::{mem_info, mem_info_path, MemInfo};
 pub use kernel::{from_crash_header, from_hint, identify_kernel, scan_page_tables, Kernel, KernelSource};
 pub use layout::{builtin_for, builtin_layouts, BuiltinLayout, BuiltinMatch, KernelSymbols, Layout, LayoutSource};
 pub use pe::{codeview, export_address, export_name, parse_rsds, pe_header, CodeView, PeImage};
-pub use process::{
-    kernel_pages, process_type_index, read_peb, read_process, read_unicode_string, scan_process_pool, walk_active_processes, ProcessFacts,
-    PebFacts, ProcessSource, ProcessWalk, MAX_PROCESSES,
-};
-pub use token::{read_sid, read_token, TokenFacts, MAX_GROUPS};
 pub use translate::{transition_paddr, translate, Arch, InvalidReason, PagedOutKind, Translation};
 pub use vmem::VirtualMemory;
