@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Memory benchmarks, on the same generated image, in the same run:
+#   smss-triage mem info   vs  vol windows.info
+#   smss-triage mem smss   vs  vol pslist + psscan + getsids + cmdline (and MemProcFS, if installed)
+# Usage: benches/mem/run.sh [SIZE] [BUILD]     (default 4G 19041)
+# Needs the venv of tools/oracle/setup.sh (SMSS_PY or .venv). Wall times, page cache warm.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+size=${1:-4G}
+build=${2:-19041}
+py=${SMSS_PY:-$repo/.venv/bin/python}
+vol=$(dirname "$py")/vol
+symbols=${SMSS_SHARED:-$repo/../shared}/symbols
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+(cd "$repo" && cargo build --release -q -p smss-triage -p triage-memgen)
+tri=$repo/target/release/smss-triage
+img=$work/bench-$build.raw
+"$repo/target/release/memgen" --scenario "${SCENARIO:-clean}" --build "$build" --size "$size" --seed 1 --symbols "$symbols" -o "$img" >&2
+cat "$img" > /dev/null # warm the page cache for every reader alike
+
+# time_cmd NAME CMD... : best of 3 wall-clock runs, and the max RssAnon seen (KiB)
+time_cmd() {
+    local name=$1; shift
+    local best=
+    for _ in 1 2 3; do
+        local t0 t1
+        t0=$(date +%s.%N)
+        "$@" > "$work/out.txt" 2> "$work/err.txt" || { echo "$name failed:"; tail -5 "$work/err.txt"; return 1; }
+        t1=$(date +%s.%N)
+        local d
+        d=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+        if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
+    done
+    printf '%-44s %8.3f s\n' "$name" "$best"
+    echo "$best" > "$work/$name.t"
+}
+
+ratio() { awk -v a="$(cat "$work/$1.t")" -v b="$(cat "$work/$2.t")" 'BEGIN { printf "%-44s %8.1fx\n", "ratio " "'"$2"'" " / " "'"$1"'", b / a }'; }
+
+mkdir -p "$work/volcache"
+# Offline, with a throw-away cache (the cache is built on the first run; best-of-3 keeps the warm runs).
+volrun() { HOME=$work/volcache XDG_CACHE_HOME=$work/volcache http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
+    "$vol" --offline -q -s "$symbols" --cache-path "$work/volcache" -r json -f "$img" "$@"; }
+
+echo "image: $size, build $build, $(nproc) cores"
+time_cmd smss-triage-mem-info "$tri" mem info --format jsonl "$img"
+time_cmd vol-windows.info volrun windows.info
+ratio smss-triage-mem-info vol-windows.info
+
+if "$tri" mem smss --help > /dev/null 2>&1 && "$tri" mem smss -q --format csv "$img" > /dev/null 2>&1; then
+    time_cmd smss-triage-mem-smss "$tri" mem smss -q --format csv "$img"
+    time_cmd smss-triage-mem-ps-no-scan "$tri" mem ps -q --no-scan --format csv "$img"
+    vol_all() { volrun windows.pslist && volrun windows.psscan && volrun windows.getsids && volrun windows.cmdline; }
+    time_cmd vol-pslist+psscan+getsids+cmdline vol_all
+    ratio smss-triage-mem-smss vol-pslist+psscan+getsids+cmdline
+    # Anonymous memory of the whole job (file-backed map pages are page cache, not counted).
+    "$tri" mem smss -q --format csv "$img" > /dev/null &
+    pid=$!; peak=0
+    while kill -0 "$pid" 2>/dev/null; do
+        a=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ "${a:-0}" -gt "$peak" ] && peak=$a
+        sleep 0.01
+    done
+    echo "smss-triage mem smss peak RssAnon: $((peak / 1024)) MiB (sampled every 10 ms)"
+    if "$py" -c 'import memprocfs' 2>/dev/null; then
+        time_cmd memprocfs-list "$py" "$repo/tools/oracle/run_memprocfs.py" "$img"
+        ratio smss-triage-mem-ps-no-scan memprocfs-list
+    fi
+fi
