@@ -159,6 +159,9 @@ pub struct FileRecord {
     pub overlay_size: u64,
     pub md5: String,
     pub sha1: String,
+    /// SHA-256 Authenticode hash of the image (what security catalogs list): identifies
+    /// catalog-signed inbox binaries, which carry no signature of their own.
+    pub authenticode_sha256: String,
     pub signed: bool,
     pub signer: String,
     pub issuer: String,

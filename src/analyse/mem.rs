@@ -12,12 +12,12 @@ use triage_winmem::MemInfo;
 use crate::analyse::Options;
 use crate::cli::Common;
 use crate::commands::{effective_format, emit, exit_code, summary_line, View, EXIT_INPUT_ERROR};
-use crate::progress::Progress;
 use crate::evidence::Evidence;
 use crate::model::{join, InputReport, ProcessRecord};
+use crate::output::OutputFormat;
+use crate::progress::Progress;
 use crate::rules::process::parent_of;
 use std::collections::HashMap;
-use crate::output::OutputFormat;
 
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
     let phys = triage_physmem::open(&ev.path).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -27,8 +27,12 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
         anyhow::bail!("no Windows kernel found: {}", info.warnings.join("; "));
     }
     let mut warnings = info.warnings.clone();
-    let popts = triage_winproc::ProcOptions { scan: !opts.no_scan, ..Default::default() };
-    let list = triage_winproc::processes(phys.as_ref(), &info, &popts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let popts = triage_winproc::ProcOptions {
+        scan: !opts.no_scan,
+        ..Default::default()
+    };
+    let list = triage_winproc::processes(phys.as_ref(), &info, &popts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     warnings.extend(list.warnings.iter().cloned());
     let mut records: Vec<ProcessRecord> = list.processes.iter().map(process_record).collect();
     fill_parent_names(&mut records);
@@ -39,7 +43,9 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
         list.stats.found_by_scan_only,
         if list.stats.scan_ran { "" } else { ", no scan" }
     ));
-    report.findings.extend(crate::rules::process::check(&records));
+    report
+        .findings
+        .extend(crate::rules::process::check(&records));
     report.processes = records;
     Ok(warnings)
 }
@@ -54,7 +60,10 @@ pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
         MemString::Absent => String::new(),
     };
     let token = p.token.as_ref();
-    let user_sid = token.and_then(|t| t.user.as_ref()).map(|u| u.sid.clone()).unwrap_or_default();
+    let user_sid = token
+        .and_then(|t| t.user.as_ref())
+        .map(|u| u.sid.clone())
+        .unwrap_or_default();
     ProcessRecord {
         pid: p.pid,
         ppid: p.ppid,
@@ -64,23 +73,47 @@ pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
         command_line: mem_string(&p.command_line),
         session: p.session_id.map(|s| s.to_string()).unwrap_or_default(),
         create_time: filetime_iso(p.create_time.filetime),
-        exit_time: p.exit_time.as_ref().map(|t| filetime_iso(t.filetime)).unwrap_or_default(),
+        exit_time: p
+            .exit_time
+            .as_ref()
+            .map(|t| filetime_iso(t.filetime))
+            .unwrap_or_default(),
         wow64: p.wow64,
-        user_name: triage_winproc::well_known_name(&user_sid).unwrap_or_default().to_string(),
+        user_name: triage_winproc::well_known_name(&user_sid)
+            .unwrap_or_default()
+            .to_string(),
         user_sid,
-        integrity: token.and_then(|t| t.integrity).map(|i| format!("{i:?}")).unwrap_or_default(),
-        logon_id: token.and_then(|t| t.logon_id).map(|l| format!("{l:#x}")).unwrap_or_default(),
+        integrity: token
+            .and_then(|t| t.integrity)
+            .map(|i| format!("{i:?}"))
+            .unwrap_or_default(),
+        logon_id: token
+            .and_then(|t| t.logon_id)
+            .map(|l| format!("{l:#x}"))
+            .unwrap_or_default(),
         token_type: token
             .and_then(|t| t.token_type)
             .map(|t| format!("{t:?}").to_lowercase())
             .unwrap_or_default(),
-        groups: join(token.map(|t| t.groups.iter().map(|g| g.sid.as_str()).collect::<Vec<_>>()).unwrap_or_default()),
+        groups: join(
+            token
+                .map(|t| t.groups.iter().map(|g| g.sid.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
         privileges_present: join(
-            token.map(|t| t.privileges.iter().map(privilege_name).collect::<Vec<_>>()).unwrap_or_default(),
+            token
+                .map(|t| t.privileges.iter().map(privilege_name).collect::<Vec<_>>())
+                .unwrap_or_default(),
         ),
         privileges_enabled: join(
             token
-                .map(|t| t.privileges.iter().filter(|p| p.enabled).map(privilege_name).collect::<Vec<_>>())
+                .map(|t| {
+                    t.privileges
+                        .iter()
+                        .filter(|p| p.enabled)
+                        .map(privilege_name)
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default(),
         ),
         found_by: match p.found_by {
@@ -96,7 +129,9 @@ pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
 }
 
 fn privilege_name(p: &triage_winproc::Privilege) -> String {
-    p.name.map(String::from).unwrap_or_else(|| format!("luid:{}", p.luid))
+    p.name
+        .map(String::from)
+        .unwrap_or_else(|| format!("luid:{}", p.luid))
 }
 
 /// The parent's name, only where the parent existed before the child (PIDs are reused).
@@ -107,7 +142,11 @@ pub fn fill_parent_names(records: &mut [ProcessRecord]) {
     }
     let names: Vec<String> = records
         .iter()
-        .map(|r| parent_of(r, &by_pid).map(|p| p.name.clone()).unwrap_or_default())
+        .map(|r| {
+            parent_of(r, &by_pid)
+                .map(|p| p.name.clone())
+                .unwrap_or_default()
+        })
         .collect();
     for (r, n) in records.iter_mut().zip(names) {
         r.parent_name = n;
@@ -361,14 +400,34 @@ pub fn write_tree<W: Write>(out: &mut W, procs: &[ProcessRecord]) -> std::io::Re
         last: bool,
         depth: usize,
     ) -> std::io::Result<()> {
-        let branch = if depth == 0 { "" } else if last { "└─ " } else { "├─ " };
-        writeln!(out, "{prefix}{branch}{}", line(p))?;
+        let branch = if depth == 0 {
+            ""
+        } else if last {
+            "└─ "
+        } else {
+            "├─ "
+        };
+        let mut text = line(p);
+        if depth == 0 && p.ppid != 0 {
+            // A root other than System: its parent is not shown (filtered out, exited and
+            // gone, or younger than it: a reused PID). Say which.
+            if p.parent_name.is_empty() {
+                text.push_str(&format!("  (parent pid {} not in memory)", p.ppid));
+            } else {
+                text.push_str(&format!("  (parent pid {} {})", p.ppid, p.parent_name));
+            }
+        }
+        writeln!(out, "{prefix}{branch}{text}")?;
         // Depth bound: parent links come from the dump and could loop.
         if depth > 64 {
             return Ok(());
         }
         let kids = children.get(&(p as *const _)).cloned().unwrap_or_default();
-        let next = if depth == 0 { String::new() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+        let next = if depth == 0 {
+            String::new()
+        } else {
+            format!("{prefix}{}", if last { "   " } else { "│  " })
+        };
         for (i, c) in kids.iter().enumerate() {
             walk(out, c, children, &next, i + 1 == kids.len(), depth + 1)?;
         }
@@ -382,9 +441,23 @@ pub fn write_tree<W: Write>(out: &mut W, procs: &[ProcessRecord]) -> std::io::Re
 
 /// The boot-chain processes: System, every smss, and what smss children start.
 pub fn is_boot_chain(p: &ProcessRecord) -> bool {
-    let exe = p.image_path.rsplit(['\\', '/']).next().filter(|n| !n.is_empty()).unwrap_or(&p.name).to_lowercase();
+    let exe = p
+        .image_path
+        .rsplit(['\\', '/'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&p.name)
+        .to_lowercase();
     p.pid == 4
-        || matches!(exe.as_str(), "smss.exe" | "csrss.exe" | "wininit.exe" | "winlogon.exe" | "services.exe" | "lsass.exe")
+        || matches!(
+            exe.as_str(),
+            "smss.exe"
+                | "csrss.exe"
+                | "wininit.exe"
+                | "winlogon.exe"
+                | "services.exe"
+                | "lsass.exe"
+        )
         || crate::names::lookalike(&exe).is_some_and(|(prot, _)| prot != "svchost.exe")
 }
 
@@ -395,7 +468,10 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
     for r in &mut reports {
         r.processes.retain(is_boot_chain);
     }
-    if effective_format(common) == OutputFormat::Table && common.out.is_none() && common.records.is_none() {
+    if effective_format(common) == OutputFormat::Table
+        && common.out.is_none()
+        && common.records.is_none()
+    {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         for r in &reports {
@@ -404,7 +480,12 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
             writeln!(out)?;
         }
         if reports.iter().any(|r| !r.findings.is_empty()) {
-            crate::output::write_kind(&mut out, OutputFormat::Table, crate::model::RecordKind::Findings, &reports)?;
+            crate::output::write_kind(
+                &mut out,
+                OutputFormat::Table,
+                crate::model::RecordKind::Findings,
+                &reports,
+            )?;
         }
         out.flush()?;
         drop(out);
@@ -413,6 +494,13 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         }
         return finish(&reports, common);
     }
-    emit(&reports, common, View { main: crate::model::RecordKind::Processes, with_findings: true })?;
+    emit(
+        &reports,
+        common,
+        View {
+            main: crate::model::RecordKind::Processes,
+            with_findings: true,
+        },
+    )?;
     Ok(exit_code(&reports, common))
 }

@@ -83,6 +83,7 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
         overlay_size: f.overlay_size,
         md5: hashes.map(|h| h.md5.clone()).unwrap_or_default(),
         sha1: hashes.map(|h| h.sha1.clone()).unwrap_or_default(),
+        authenticode_sha256: f.authenticode_sha256.clone(),
         signed: sig.is_some(),
         signer: sig
             .and_then(|s| s.signer_subject.clone())

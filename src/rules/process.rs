@@ -270,7 +270,11 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
             ));
         }
         if let Some(args) = unexpected_smss_args(&p.command_line, is_master) {
-            out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line={:?}", p.command_line), format!("smss.exe arguments {args:?} fit neither the master (none) nor a session child (two hex numbers)")));
+            out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line={:?}", p.command_line), if args.is_empty() {
+                    "a session smss.exe without arguments: session children get two hex numbers (session and port)".to_string()
+                } else {
+                    format!("smss.exe arguments {args:?} fit neither the master (none) nor a session child (two hex numbers)")
+                }));
         }
     }
 
