@@ -1,1 +1,85 @@
-fn main() {}
+use clap::Parser;
+use std::path::PathBuf;
+use triage_memgen::{resolve_isf, write_image, Format, Scenario};
+
+/// Generate a Windows x64 memory image and its `<image>.truth.json`.
+#[derive(Parser)]
+#[command(name = "memgen")]
+struct Args {
+    /// Scenario JSON file, `clean` for a normal boot, or `masquerades` for one with smss fakes.
+    #[arg(long, default_value = "clean")]
+    scenario: String,
+    /// Build number (overrides the scenario's).
+    #[arg(long)]
+    build: Option<u32>,
+    /// Memory size, e.g. 256M, 1G (overrides the scenario's).
+    #[arg(long)]
+    size: Option<String>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long, default_value = "raw")]
+    format: String,
+    /// Volatility-style symbol directory holding windows/ntkrnlmp.pdb/*.json.xz.
+    #[arg(long, default_value = "../shared/symbols")]
+    symbols: PathBuf,
+    #[arg(short = 'o', long)]
+    out: PathBuf,
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mul) = match s.chars().last()? {
+        'G' | 'g' => (&s[..s.len() - 1], 1u64 << 30),
+        'M' | 'm' => (&s[..s.len() - 1], 1 << 20),
+        'K' | 'k' => (&s[..s.len() - 1], 1 << 10),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = Args::parse();
+    let mut sc = if a.scenario == "clean" {
+        Scenario::clean_boot(a.build.unwrap_or(19041))
+    } else if a.scenario == "masquerades" {
+        Scenario::smss_masquerades(a.build.unwrap_or(19041))
+    } else {
+        serde_json::from_slice(&std::fs::read(&a.scenario)?)?
+    };
+    if let Some(b) = a.build {
+        sc.build = Some(b);
+    }
+    if let Some(s) = &a.size {
+        sc.memory_size = parse_size(s).ok_or("bad --size")?;
+    }
+    if let Some(seed) = a.seed {
+        sc.seed = seed;
+    }
+    let format = match a.format.as_str() {
+        "raw" => Format::Raw,
+        "crashdump" | "dmp" => Format::CrashDump64,
+        "elf" => Format::ElfCore,
+        other => return Err(format!("unknown format {other}").into()),
+    };
+    let t0 = std::time::Instant::now();
+    let isf = resolve_isf(&sc, &a.symbols)?;
+    eprintln!(
+        "loaded {} in {:.2} s",
+        isf.source_name,
+        t0.elapsed().as_secs_f64()
+    );
+    let start = std::time::Instant::now();
+    let truth = write_image(&sc, &isf, &a.out, format)?;
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "wrote {} ({} MiB, {:.1} MiB/s), build {}, kernel {:#x}, DTB {:#x}, {} processes",
+        a.out.display(),
+        sc.memory_size >> 20,
+        (sc.memory_size >> 20) as f64 / secs,
+        truth.build,
+        truth.kernel_base,
+        truth.dtb,
+        truth.processes.len()
+    );
+    Ok(())
+}
