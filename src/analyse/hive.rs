@@ -178,18 +178,13 @@ fn software(
     let sw = cfg::software_config(hive);
     warnings.extend(sw.errors.iter().map(|e| e.to_string()));
     for e in &sw.ifeo {
-        let base = if e.wow64 {
-            format!("Wow6432Node\\{}", cfg::IFEO_PATH)
-        } else {
-            cfg::IFEO_PATH.to_string()
-        };
-        let key = format!("{base}\\{}", e.image);
+        let key = entry_key(cfg::IFEO_PATH, e.wow64, &e.image);
         let facts = IfeoFacts {
             image: e.image.clone(),
             key: key.clone(),
-            debugger: e.debugger.as_ref().map(display),
+            debugger: e.debugger.as_ref().map(RegValue::display),
             global_flag: e.global_flag.as_ref().and_then(number),
-            verifier_dlls: e.verifier_dlls.as_ref().map(display),
+            verifier_dlls: e.verifier_dlls.as_ref().map(RegValue::display),
         };
         let findings = rules::check_ifeo(&facts);
         // Hundreds of IFEO keys hold harmless heap or mitigation options: report the
@@ -217,12 +212,7 @@ fn software(
         report.findings.extend(findings);
     }
     for e in &sw.silent_process_exit {
-        let base = if e.wow64 {
-            format!("Wow6432Node\\{}", cfg::SILENT_PROCESS_EXIT_PATH)
-        } else {
-            cfg::SILENT_PROCESS_EXIT_PATH.to_string()
-        };
-        let key = format!("{base}\\{}", e.image);
+        let key = entry_key(cfg::SILENT_PROCESS_EXIT_PATH, e.wow64, &e.image);
         for v in [&e.monitor_process, &e.reporting_mode]
             .into_iter()
             .flatten()
@@ -243,9 +233,18 @@ fn software(
             .extend(rules::check_silent_exit(&SilentExitFacts {
                 image: e.image.clone(),
                 key,
-                monitor_process: e.monitor_process.as_ref().map(display),
+                monitor_process: e.monitor_process.as_ref().map(RegValue::display),
                 reporting_mode: e.reporting_mode.as_ref().and_then(number),
             }));
+    }
+}
+
+/// `<path>\<image>`, under `Wow6432Node` for the 32-bit view.
+fn entry_key(path: &str, wow64: bool, image: &str) -> String {
+    if wow64 {
+        format!("Wow6432Node\\{path}\\{image}")
+    } else {
+        format!("{path}\\{image}")
     }
 }
 
@@ -284,7 +283,7 @@ fn facts(sm: &SessionManagerConfig) -> SessionManagerFacts {
         server_dlls: windows
             .map(|w| w.server_dlls.iter().map(|d| d.name.clone()).collect())
             .unwrap_or_default(),
-        subsystem_kmode: subs.and_then(|s| s.kmode.as_ref()).map(display),
+        subsystem_kmode: subs.and_then(|s| s.kmode.as_ref()).map(RegValue::display),
         known_dlls: sm
             .known_dlls
             .as_ref()
@@ -292,10 +291,10 @@ fn facts(sm: &SessionManagerConfig) -> SessionManagerFacts {
                 let mut v: Vec<(String, String)> = k
                     .dlls
                     .iter()
-                    .map(|(n, val)| (n.clone(), display(val)))
+                    .map(|(n, val)| (n.clone(), val.display()))
                     .collect();
                 for d in [&k.dll_directory, &k.dll_directory32].into_iter().flatten() {
-                    v.push((d.name.clone(), display(d)));
+                    v.push((d.name.clone(), d.display()));
                 }
                 v
             })
@@ -307,7 +306,7 @@ fn facts(sm: &SessionManagerConfig) -> SessionManagerFacts {
             .map(|a| {
                 a.dlls
                     .iter()
-                    .map(|d| (d.name.clone(), display(d)))
+                    .map(|d| (d.name.clone(), d.display()))
                     .collect()
             })
             .unwrap_or_default(),
@@ -459,21 +458,10 @@ fn value_record(
             v.name.clone()
         },
         value_type: v.value_type.clone(),
-        data: display(v),
+        data: v.display(),
         last_written: filetime_to_iso8601(t),
         detail: detail.into(),
         ..Default::default()
-    }
-}
-
-/// Data as one cell: multi-strings joined with ` | ` (empty strings kept), numbers in hex
-/// and decimal, bytes in hex.
-pub fn display(v: &RegValue) -> String {
-    match &v.data {
-        Data::Text(s) => s.clone(),
-        Data::List(l) => l.join(" | "),
-        Data::Number(n) => format!("{n:#x} ({n})"),
-        Data::Bytes(b) => crate::evidence::hex(b),
     }
 }
 
