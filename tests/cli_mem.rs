@@ -100,3 +100,98 @@ fn scan_routes_dumps_and_reports_a_broken_one_beside_good_ones() {
         .unwrap();
     assert_eq!(bad_row["status"], "error", "{bad_row:?}");
 }
+
+#[test]
+fn symbols_dir_is_used_before_the_builtin_table() {
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (img, _) = image(dir.path(), &shared.join("symbols"), 22000, Format::Raw);
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["mem", "info", "--format", "csv", "--symbols"])
+        .arg(shared.join("symbols"))
+        .arg(&img)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let (_, rows) = common::parse_csv(&String::from_utf8(out).unwrap());
+    assert!(
+        rows[0]["layout_source"].starts_with("symbols: "),
+        "{:?}",
+        rows[0]["layout_source"]
+    );
+    // Without --symbols: the built-in table, matched by GUID and age.
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["mem", "info", "--format", "csv"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let (_, rows) = common::parse_csv(&String::from_utf8(out.stdout).unwrap());
+    assert!(
+        rows[0]["layout_source"].starts_with("built-in, matched by GuidAge"),
+        "{:?}",
+        rows[0]["layout_source"]
+    );
+}
+
+#[test]
+fn smss_view_and_tree() {
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (img, truth) = image(dir.path(), &shared.join("symbols"), 19041, Format::Raw);
+    // mem smss: only the boot chain (System, smss, csrss, wininit, winlogon, services, lsass).
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["mem", "smss", "-q", "--format", "csv"])
+        .arg(&img)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let (_, rows) = common::parse_csv(&String::from_utf8(out).unwrap());
+    let names: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["name"].as_str()).collect();
+    let want: std::collections::BTreeSet<&str> = [
+        "System",
+        "smss.exe",
+        "csrss.exe",
+        "wininit.exe",
+        "winlogon.exe",
+        "services.exe",
+        "lsass.exe",
+    ]
+    .into();
+    assert_eq!(names, want);
+    let boot_chain = truth
+        .processes
+        .iter()
+        .filter(|p| want.contains(p.name.as_str()))
+        .count();
+    assert_eq!(rows.len(), boot_chain);
+    // mem ps --tree: csrss of session 0 sits under the exited session-0 smss.
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["mem", "ps", "--tree"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let smss0 = tree
+        .lines()
+        .position(|l| l.contains("smss.exe  session 0"))
+        .expect("session 0 smss in tree");
+    let csrss0 = tree
+        .lines()
+        .position(|l| l.contains("csrss.exe  session 0"))
+        .expect("session 0 csrss in tree");
+    assert!(csrss0 > smss0, "{tree}");
+    let indent = |l: &str| l.find(|c: char| c.is_ascii_digit()).unwrap();
+    let lines: Vec<&str> = tree.lines().collect();
+    assert!(
+        indent(lines[csrss0]) > indent(lines[smss0]),
+        "csrss is a child of the session smss:\n{tree}"
+    );
+}
