@@ -56,17 +56,42 @@ if "$tri" mem smss --help > /dev/null 2>&1 && "$tri" mem smss -q --format csv "$
     vol_all() { volrun windows.pslist && volrun windows.psscan && volrun windows.getsids && volrun windows.cmdline; }
     time_cmd vol-pslist+psscan+getsids+cmdline vol_all
     ratio smss-triage-mem-smss vol-pslist+psscan+getsids+cmdline
-    # Anonymous memory of the whole job (file-backed map pages are page cache, not counted).
-    "$tri" mem smss -q --format csv "$img" > /dev/null &
-    pid=$!; peak=0
-    while kill -0 "$pid" 2>/dev/null; do
-        a=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        [ "${a:-0}" -gt "$peak" ] && peak=$a
-        sleep 0.01
-    done
-    echo "smss-triage mem smss peak RssAnon: $((peak / 1024)) MiB (sampled every 10 ms)"
+    # Anonymous memory (RssAnon: file-backed pages of the map are page cache, not counted),
+    # peak of the process sampled every 5 ms.
+    peak_anon() {
+        "$@" > /dev/null 2>&1 &
+        local pid=$! peak=0 a
+        while kill -0 "$pid" 2>/dev/null; do
+            a=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+            [ -n "$a" ] && [ "$a" -gt "$peak" ] && peak=$a
+            sleep 0.005
+        done
+        wait "$pid" || true
+        echo "$peak"
+    }
+    printf '%-44s %8s KiB\n' "peak RssAnon smss-triage mem smss" "$(peak_anon "$tri" mem smss -q --format csv "$img")"
+    # `env` execs vol, so the sampled pid is Volatility's python itself.
+    printf '%-44s %8s KiB\n' "peak RssAnon vol windows.psscan" "$(peak_anon env HOME="$work/volcache" \
+        http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 "$vol" --offline -q -s "$symbols" \
+        --cache-path "$work/volcache" -r json -f "$img" windows.psscan)"
     if "$py" -c 'import memprocfs' 2>/dev/null; then
         time_cmd memprocfs-list "$py" "$repo/tools/oracle/run_memprocfs.py" "$img"
         ratio smss-triage-mem-ps-no-scan memprocfs-list
     fi
+fi
+
+# A batch: 20 dumps through `scan` must keep every core busy (CPU time / wall ≈ cores).
+if [ "${BATCH:-1}" = "1" ]; then
+    mkdir -p "$work/batch"
+    for i in $(seq 1 20); do
+        "$repo/target/release/memgen" --scenario masquerades --build 19041 --size "${BATCH_SIZE:-256M}" --seed "$i" \
+            --symbols "$symbols" -o "$work/batch/d$i.raw" > /dev/null 2>&1
+    done
+    rm -f "$work"/batch/*.truth.json
+    cat "$work"/batch/*.raw > /dev/null
+    /usr/bin/time -f "%e %U %S" -o "$work/batch.time" "$tri" scan -q --format csv --out "$work/batch-out" "$work/batch" > /dev/null
+    read -r wall user sys < "$work/batch.time"
+    awk -v w="$wall" -v u="$user" -v s="$sys" -v n="$(nproc)" 'BEGIN {
+        printf "batch of 20 dumps via scan: %.2f s wall, %.2f s CPU, %.2f cores busy of %d\n", w, u + s, (u + s) / w, n }'
+    echo "findings in the batch: $(($(wc -l < "$work/batch-out/findings.csv") - 1))"
 fi

@@ -1,6 +1,5 @@
 //! Bounds-checked little-endian reads from input bytes.
 
-
 pub(crate) fn u32_at(data: &[u8], off: usize) -> Option<u32> {
     let b = data.get(off..off.checked_add(4)?)?;
     let mut a = [0u8; 4];

@@ -89,7 +89,11 @@ pub fn parse_crashdump<D: AsRef<[u8]>>(data: D) -> Result<SegmentedMemory<D>> {
             })
         }
     };
-    let kind = if header.bits == 64 { ContainerKind::CrashDump64 } else { ContainerKind::CrashDump32 };
+    let kind = if header.bits == 64 {
+        ContainerKind::CrashDump64
+    } else {
+        ContainerKind::CrashDump32
+    };
     let mem = SegmentedMemory::new(data, kind, segments, Some(header), warnings);
     if !mem.has_data() {
         return Err(PhysmemError::Empty);
@@ -127,7 +131,16 @@ fn parse64(d: &[u8]) -> Result<Parsed> {
         let runs = r32(d, 0x88);
         let pages = r64(d, 0x90);
         header.layout = CrashDumpLayout::Runs { runs, pages };
-        run_segments(d, 0x98, runs, MAX_RUNS_64, 16, pages, H64_SIZE as u64, &mut warnings)?
+        run_segments(
+            d,
+            0x98,
+            runs,
+            MAX_RUNS_64,
+            16,
+            pages,
+            H64_SIZE as u64,
+            &mut warnings,
+        )?
     } else {
         return Err(PhysmemError::Unsupported {
             offset: 0xF98,
@@ -161,13 +174,23 @@ fn parse32(d: &[u8]) -> Result<Parsed> {
     };
     let mut warnings = Vec::new();
     let segments = if is_summary(d, H32_SIZE) {
-        warnings.push("32-bit bitmap dump: summary header read with the 64-bit field layout".into());
+        warnings
+            .push("32-bit bitmap dump: summary header read with the 64-bit field layout".into());
         bitmap_segments(d, H32_SIZE, &mut header, &mut warnings)?
     } else if dump_type == 1 {
         let runs = r32(d, 0x64);
         let pages = r32(d, 0x68) as u64;
         header.layout = CrashDumpLayout::Runs { runs, pages };
-        run_segments(d, 0x6C, runs, MAX_RUNS_32, 8, pages, H32_SIZE as u64, &mut warnings)?
+        run_segments(
+            d,
+            0x6C,
+            runs,
+            MAX_RUNS_32,
+            8,
+            pages,
+            H32_SIZE as u64,
+            &mut warnings,
+        )?
     } else {
         return Err(PhysmemError::Unsupported {
             offset: 0xF88,
@@ -179,7 +202,8 @@ fn parse32(d: &[u8]) -> Result<Parsed> {
 }
 
 fn is_summary(d: &[u8], at: usize) -> bool {
-    matches!(d.get(at..at + 4), Some(b"SDMP") | Some(b"FDMP")) && d.get(at + 4..at + 8) == Some(b"DUMP")
+    matches!(d.get(at..at + 4), Some(b"SDMP") | Some(b"FDMP"))
+        && d.get(at + 4..at + 8) == Some(b"DUMP")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -221,13 +245,19 @@ fn run_segments(
                 bound: file_pages,
             });
         }
-        let paddr = base.checked_mul(PAGE_SIZE).ok_or(PhysmemError::CountTooLarge {
-            offset: at as u64,
-            what: "BasePage of a physical memory run",
-            value: base,
-            bound: u64::MAX / PAGE_SIZE,
-        })?;
-        segments.push(Segment { paddr, file_offset, len: count * PAGE_SIZE });
+        let paddr = base
+            .checked_mul(PAGE_SIZE)
+            .ok_or(PhysmemError::CountTooLarge {
+                offset: at as u64,
+                what: "BasePage of a physical memory run",
+                value: base,
+                bound: u64::MAX / PAGE_SIZE,
+            })?;
+        segments.push(Segment {
+            paddr,
+            file_offset,
+            len: count * PAGE_SIZE,
+        });
         file_offset = file_offset.saturating_add(count * PAGE_SIZE);
         total_pages = total_pages.saturating_add(count);
     }
@@ -260,9 +290,16 @@ fn bitmap_segments(
         });
     }
     let signature = String::from_utf8_lossy(d.get(at..at + 4).unwrap_or_default()).into_owned();
-    header.layout = CrashDumpLayout::Bitmap { signature, first_page_offset, bitmap_pages, present_pages };
+    header.layout = CrashDumpLayout::Bitmap {
+        signature,
+        first_page_offset,
+        bitmap_pages,
+        present_pages,
+    };
     let bitmap_len = bitmap_pages.div_ceil(8) as usize;
-    let bitmap = d.get(bitmap_start..bitmap_start + bitmap_len).unwrap_or_default();
+    let bitmap = d
+        .get(bitmap_start..bitmap_start + bitmap_len)
+        .unwrap_or_default();
 
     let mut segments = Vec::new();
     let mut file_offset = first_page_offset;
@@ -270,7 +307,11 @@ fn bitmap_segments(
     let mut seen = 0u64;
     let close = |start: u64, end: u64, file_offset: &mut u64, segments: &mut Vec<Segment>| {
         let len = (end - start) * PAGE_SIZE;
-        segments.push(Segment { paddr: start * PAGE_SIZE, file_offset: *file_offset, len });
+        segments.push(Segment {
+            paddr: start * PAGE_SIZE,
+            file_offset: *file_offset,
+            len,
+        });
         *file_offset = file_offset.saturating_add(len);
     };
     for (byte_index, &byte) in bitmap.iter().enumerate() {
@@ -354,7 +395,19 @@ mod tests {
         assert_eq!(hdr.minor_version, 19041);
         assert_eq!(hdr.directory_table_base, 0x1ad000);
         assert_eq!(hdr.system_time, 0x01DA_0000_0000_0000);
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x1000 }, Range { start: 0x10000, end: 0x12000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[
+                Range {
+                    start: 0,
+                    end: 0x1000
+                },
+                Range {
+                    start: 0x10000,
+                    end: 0x12000
+                }
+            ]
+        );
         let mut b = [0u8; 1];
         assert_eq!(m.read(0x11000, &mut b), ReadOutcome::Full);
         assert_eq!(b[0], 0x33);
@@ -381,14 +434,26 @@ mod tests {
         assert_eq!(
             m.ranges(),
             &[
-                Range { start: 0, end: 0x1000 },
-                Range { start: 0x2000, end: 0x3000 },
-                Range { start: 0x7000, end: 0x8000 }
+                Range {
+                    start: 0,
+                    end: 0x1000
+                },
+                Range {
+                    start: 0x2000,
+                    end: 0x3000
+                },
+                Range {
+                    start: 0x7000,
+                    end: 0x8000
+                }
             ]
         );
         assert_eq!(m.page(0x7000).unwrap()[5], 0xA7);
         assert_eq!(m.page(0x2000).unwrap()[0], 0xA2);
-        assert!(matches!(m.crash_header().unwrap().layout, CrashDumpLayout::Bitmap { .. }));
+        assert!(matches!(
+            m.crash_header().unwrap().layout,
+            CrashDumpLayout::Bitmap { .. }
+        ));
     }
 
     #[test]
@@ -396,7 +461,13 @@ mod tests {
         let mut h = header64();
         put32(&mut h, 0xF98, 1);
         put32(&mut h, 0x88, 0xFFFF_FFFF);
-        assert!(matches!(parse_crashdump(h), Err(PhysmemError::CountTooLarge { what: "NumberOfRuns", .. })));
+        assert!(matches!(
+            parse_crashdump(h),
+            Err(PhysmemError::CountTooLarge {
+                what: "NumberOfRuns",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -406,7 +477,10 @@ mod tests {
         put32(&mut h, 0x88, 1);
         put64(&mut h, 0x98, 0);
         put64(&mut h, 0xA0, u64::MAX);
-        assert!(matches!(parse_crashdump(h), Err(PhysmemError::CountTooLarge { .. })));
+        assert!(matches!(
+            parse_crashdump(h),
+            Err(PhysmemError::CountTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -417,13 +491,19 @@ mod tests {
         s[..8].copy_from_slice(b"SDMPDUMP");
         put64(&mut s, 0x30, u64::MAX);
         h.extend(s);
-        assert!(matches!(parse_crashdump(h), Err(PhysmemError::CountTooLarge { .. })));
+        assert!(matches!(
+            parse_crashdump(h),
+            Err(PhysmemError::CountTooLarge { .. })
+        ));
     }
 
     #[test]
     fn truncated_header_is_an_error() {
         let h = header64();
-        assert!(matches!(parse_crashdump(&h[..0x100]), Err(PhysmemError::Truncated { .. })));
+        assert!(matches!(
+            parse_crashdump(&h[..0x100]),
+            Err(PhysmemError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -441,8 +521,17 @@ mod tests {
         h.extend(vec![0x5Au8; 0x2000]);
         let m = parse_crashdump(h).unwrap();
         let hdr = m.crash_header().unwrap();
-        assert_eq!((hdr.bits, hdr.minor_version, hdr.directory_table_base), (32, 2600, 0x39000));
+        assert_eq!(
+            (hdr.bits, hdr.minor_version, hdr.directory_table_base),
+            (32, 2600, 0x39000)
+        );
         assert_eq!(hdr.pae_enabled, Some(true));
-        assert_eq!(m.ranges(), &[Range { start: 0x1000, end: 0x3000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[Range {
+                start: 0x1000,
+                end: 0x3000
+            }]
+        );
     }
 }

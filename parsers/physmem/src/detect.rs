@@ -60,8 +60,14 @@ mod tests {
 
     #[test]
     fn recognises_each_signature() {
-        assert_eq!(detect(b"PAGEDU64xxxx", 0x3000), Some(ContainerKind::CrashDump64));
-        assert_eq!(detect(b"PAGEDUMPxxxx", 0x3000), Some(ContainerKind::CrashDump32));
+        assert_eq!(
+            detect(b"PAGEDU64xxxx", 0x3000),
+            Some(ContainerKind::CrashDump64)
+        );
+        assert_eq!(
+            detect(b"PAGEDUMPxxxx", 0x3000),
+            Some(ContainerKind::CrashDump32)
+        );
         let mut elf = [0u8; 64];
         elf[..4].copy_from_slice(b"\x7fELF");
         elf[16] = 4;
@@ -72,7 +78,10 @@ mod tests {
         lime.extend_from_slice(&1u32.to_le_bytes());
         assert_eq!(&lime[..4], b"EMiL");
         assert_eq!(detect(&lime, 100), Some(ContainerKind::Lime));
-        assert_eq!(detect(&0xbed2_bed2u32.to_le_bytes(), 100), Some(ContainerKind::VmwareState));
+        assert_eq!(
+            detect(&0xbed2_bed2u32.to_le_bytes(), 100),
+            Some(ContainerKind::VmwareState)
+        );
         assert_eq!(detect(&[0u8; 16], 8192), Some(ContainerKind::Raw));
         assert_eq!(detect(&[0u8; 16], 8191), None);
         assert_eq!(detect(&[], 0), None);

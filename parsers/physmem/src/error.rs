@@ -22,7 +22,9 @@ pub enum PhysmemError {
         expected: &'static str,
         found: Vec<u8>,
     },
-    #[error("offset {offset:#x}: {what} = {value} exceeds the bound {bound} derived from the file size")]
+    #[error(
+        "offset {offset:#x}: {what} = {value} exceeds the bound {bound} derived from the file size"
+    )]
     CountTooLarge {
         offset: u64,
         what: &'static str,

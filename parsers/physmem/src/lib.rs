@@ -86,7 +86,9 @@ pub trait PhysicalMemory: Send + Sync {
         let page = paddr & !(PAGE_SIZE - 1);
         let ranges = self.ranges();
         let i = ranges.partition_point(|r| r.end <= page);
-        ranges.get(i).is_some_and(|r| r.start < page.saturating_add(PAGE_SIZE))
+        ranges
+            .get(i)
+            .is_some_and(|r| r.start < page.saturating_add(PAGE_SIZE))
     }
 }
 

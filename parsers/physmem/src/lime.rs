@@ -16,14 +16,24 @@ pub fn parse_lime<D: AsRef<[u8]>>(data: D) -> Result<SegmentedMemory<D>> {
     // Every iteration advances by at least 33 bytes, so the loop ends with the file.
     while offset < file_len {
         let at = offset as usize;
-        let (Some(magic), Some(version), Some(start), Some(end)) =
-            (u32_at(bytes, at), u32_at(bytes, at + 4), u64_at(bytes, at + 8), u64_at(bytes, at + 16))
-        else {
-            warnings.push(format!("offset {offset:#x}: trailing {} bytes are not a LiME header", file_len - offset));
+        let (Some(magic), Some(version), Some(start), Some(end)) = (
+            u32_at(bytes, at),
+            u32_at(bytes, at + 4),
+            u64_at(bytes, at + 8),
+            u64_at(bytes, at + 16),
+        ) else {
+            warnings.push(format!(
+                "offset {offset:#x}: trailing {} bytes are not a LiME header",
+                file_len - offset
+            ));
             break;
         };
         if magic != LIME_MAGIC {
-            let err = PhysmemError::BadSignature { offset, expected: "LiME magic EMiL", found: magic.to_le_bytes().to_vec() };
+            let err = PhysmemError::BadSignature {
+                offset,
+                expected: "LiME magic EMiL",
+                found: magic.to_le_bytes().to_vec(),
+            };
             if segments.is_empty() {
                 return Err(err);
             }
@@ -31,13 +41,26 @@ pub fn parse_lime<D: AsRef<[u8]>>(data: D) -> Result<SegmentedMemory<D>> {
             break;
         }
         if version != 1 {
-            return Err(PhysmemError::Unsupported { offset: offset + 4, what: "LiME version", value: version as u64 });
+            return Err(PhysmemError::Unsupported {
+                offset: offset + 4,
+                what: "LiME version",
+                value: version as u64,
+            });
         }
         let Some(len) = end.checked_sub(start).and_then(|l| l.checked_add(1)) else {
-            return Err(PhysmemError::CountTooLarge { offset: offset + 16, what: "LiME range end below start", value: end, bound: start });
+            return Err(PhysmemError::CountTooLarge {
+                offset: offset + 16,
+                what: "LiME range end below start",
+                value: end,
+                bound: start,
+            });
         };
         let data_at = offset + HEADER_LEN;
-        segments.push(Segment { paddr: start, file_offset: data_at, len });
+        segments.push(Segment {
+            paddr: start,
+            file_offset: data_at,
+            len,
+        });
         match data_at.checked_add(len) {
             Some(next) => offset = next,
             None => break,
@@ -70,9 +93,29 @@ mod tests {
         lime_range(&mut f, 0, &[1u8; 0x1000]);
         lime_range(&mut f, 0x10_0000, &[2u8; 0x2000]);
         let m = parse_lime(f).unwrap();
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x1000 }, Range { start: 0x10_0000, end: 0x10_2000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[
+                Range {
+                    start: 0,
+                    end: 0x1000
+                },
+                Range {
+                    start: 0x10_0000,
+                    end: 0x10_2000
+                }
+            ]
+        );
         let mut b = [0u8; 4];
-        assert_eq!(m.read(0x10_1ffe, &mut b), ReadOutcome::Partial { holes: vec![Range { start: 0x10_2000, end: 0x10_2002 }] });
+        assert_eq!(
+            m.read(0x10_1ffe, &mut b),
+            ReadOutcome::Partial {
+                holes: vec![Range {
+                    start: 0x10_2000,
+                    end: 0x10_2002
+                }]
+            }
+        );
         assert_eq!(b, [2, 2, 0, 0]);
     }
 
@@ -82,7 +125,13 @@ mod tests {
         lime_range(&mut f, 0x1000, &[7u8; 0x2000]);
         f.truncate(32 + 0x1800);
         let m = parse_lime(f).unwrap();
-        assert_eq!(m.ranges(), &[Range { start: 0x1000, end: 0x2800 }]);
+        assert_eq!(
+            m.ranges(),
+            &[Range {
+                start: 0x1000,
+                end: 0x2800
+            }]
+        );
         assert!(!m.warnings().is_empty());
     }
 
@@ -91,6 +140,9 @@ mod tests {
         let mut f = Vec::new();
         lime_range(&mut f, 0x5000, &[0u8; 16]);
         f[16..24].copy_from_slice(&0x10u64.to_le_bytes());
-        assert!(matches!(parse_lime(f), Err(PhysmemError::CountTooLarge { .. })));
+        assert!(matches!(
+            parse_lime(f),
+            Err(PhysmemError::CountTooLarge { .. })
+        ));
     }
 }

@@ -7,15 +7,18 @@ use memmap2::Mmap;
 
 use crate::vmware::vmem_with_regions;
 use crate::{
-    detect, parse_crashdump, parse_elf_core, parse_lime, parse_vmss_regions, ContainerKind, PhysicalMemory, PhysmemError,
-    Result, Segment, SegmentedMemory,
+    detect, parse_crashdump, parse_elf_core, parse_lime, parse_vmss_regions, ContainerKind,
+    PhysicalMemory, PhysmemError, Result, Segment, SegmentedMemory,
 };
 
 /// A read-only memory map of an evidence file.
 pub type MappedFile = Mmap;
 
 fn map(path: &Path) -> Result<Mmap> {
-    let io = |source| PhysmemError::Io { path: path.display().to_string(), source };
+    let io = |source| PhysmemError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let file = File::open(path).map_err(io)?;
     if file.metadata().map_err(io)?.len() == 0 {
         return Err(PhysmemError::Empty);
@@ -31,30 +34,53 @@ pub fn parse<D: AsRef<[u8]> + Send + Sync + 'static>(data: D) -> Result<Box<dyn 
     let bytes = data.as_ref();
     let kind = detect(bytes.get(..64).unwrap_or(bytes), bytes.len() as u64);
     Ok(match kind {
-        Some(ContainerKind::CrashDump64) | Some(ContainerKind::CrashDump32) => Box::new(parse_crashdump(data)?),
+        Some(ContainerKind::CrashDump64) | Some(ContainerKind::CrashDump32) => {
+            Box::new(parse_crashdump(data)?)
+        }
         Some(ContainerKind::ElfCore) => Box::new(parse_elf_core(data)?),
         Some(ContainerKind::Lime) => Box::new(parse_lime(data)?),
         Some(ContainerKind::VmwareState) => {
-            return Err(PhysmemError::Vmware { offset: 0, expected: "memory, found VMware saved-state metadata (open the .vmem)" })
+            return Err(PhysmemError::Vmware {
+                offset: 0,
+                expected: "memory, found VMware saved-state metadata (open the .vmem)",
+            })
         }
-        Some(ContainerKind::Raw) | Some(ContainerKind::VmwareVmem) | None => Box::new(raw(data, None)),
+        Some(ContainerKind::Raw) | Some(ContainerKind::VmwareVmem) | None => {
+            Box::new(raw(data, None))
+        }
     })
 }
 
 fn raw<D: AsRef<[u8]>>(data: D, warning: Option<String>) -> SegmentedMemory<D> {
     let len = data.as_ref().len() as u64;
-    SegmentedMemory::new(data, ContainerKind::Raw, vec![Segment { paddr: 0, file_offset: 0, len }], None, warning.into_iter().collect())
+    SegmentedMemory::new(
+        data,
+        ContainerKind::Raw,
+        vec![Segment {
+            paddr: 0,
+            file_offset: 0,
+            len,
+        }],
+        None,
+        warning.into_iter().collect(),
+    )
 }
 
 fn sibling_state(vmem: &Path) -> Option<PathBuf> {
-    ["vmss", "vmsn"].iter().map(|ext| vmem.with_extension(ext)).find(|p| p.is_file())
+    ["vmss", "vmsn"]
+        .iter()
+        .map(|ext| vmem.with_extension(ext))
+        .find(|p| p.is_file())
 }
 
 /// Opens an evidence file read-only and returns its physical address space.
 /// A `.vmem` with a `.vmss`/`.vmsn` beside it is mapped through the state's region
 /// table; a `.vmss`/`.vmsn` given directly opens the `.vmem` beside it.
 pub fn open(path: &Path) -> Result<Box<dyn PhysicalMemory>> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
         Some("vmem") => {
             if let Some(state) = sibling_state(path) {
@@ -74,7 +100,10 @@ pub fn open(path: &Path) -> Result<Box<dyn PhysicalMemory>> {
     let mem = parse(data)?;
     if mem.kind() == ContainerKind::Raw && unaligned {
         let data = map(path)?;
-        return Ok(Box::new(raw(data, Some("file length is not a multiple of 4096; read as raw anyway".into()))));
+        return Ok(Box::new(raw(
+            data,
+            Some("file length is not a multiple of 4096; read as raw anyway".into()),
+        )));
     }
     Ok(mem)
 }

@@ -199,7 +199,9 @@ impl<D: AsRef<[u8]> + Send + Sync> PhysicalMemory for SegmentedMemory<D> {
             return None;
         }
         let from = usize::try_from(s.file_offset + (start - s.paddr)).ok()?;
-        self.data.as_ref().get(from..from.checked_add(PAGE_SIZE as usize)?)
+        self.data
+            .as_ref()
+            .get(from..from.checked_add(PAGE_SIZE as usize)?)
     }
 
     fn kind(&self) -> ContainerKind {
@@ -225,8 +227,16 @@ mod tests {
         data[4096..8192].fill(0xBB);
         data[8192..].fill(0xCC);
         let segs = vec![
-            Segment { paddr: 0x5000, file_offset: 0x1000, len: 0x2000 },
-            Segment { paddr: 0x0, file_offset: 0x0, len: 0x1000 },
+            Segment {
+                paddr: 0x5000,
+                file_offset: 0x1000,
+                len: 0x2000,
+            },
+            Segment {
+                paddr: 0x0,
+                file_offset: 0x0,
+                len: 0x1000,
+            },
         ];
         SegmentedMemory::new(data, ContainerKind::Raw, segs, None, vec![])
     }
@@ -244,7 +254,15 @@ mod tests {
         let m = two_runs();
         let mut buf = vec![0u8; 0x2000];
         let out = m.read(0x4000, &mut buf);
-        assert_eq!(out, ReadOutcome::Partial { holes: vec![Range { start: 0x4000, end: 0x5000 }] });
+        assert_eq!(
+            out,
+            ReadOutcome::Partial {
+                holes: vec![Range {
+                    start: 0x4000,
+                    end: 0x5000
+                }]
+            }
+        );
         assert!(buf[..0x1000].iter().all(|&b| b == 0));
         assert!(buf[0x1000..].iter().all(|&b| b == 0xBB));
     }
@@ -262,7 +280,16 @@ mod tests {
         let m = two_runs();
         assert_eq!(
             m.ranges(),
-            &[Range { start: 0, end: 0x1000 }, Range { start: 0x5000, end: 0x7000 }]
+            &[
+                Range {
+                    start: 0,
+                    end: 0x1000
+                },
+                Range {
+                    start: 0x5000,
+                    end: 0x7000
+                }
+            ]
         );
         assert_eq!(m.page(0x6123).map(|p| p[0]), Some(0xCC));
         assert!(m.page(0x3000).is_none());
@@ -271,9 +298,19 @@ mod tests {
 
     #[test]
     fn segment_past_end_of_file_is_truncated_with_warning() {
-        let segs = vec![Segment { paddr: 0, file_offset: 0, len: 0x10_0000 }];
+        let segs = vec![Segment {
+            paddr: 0,
+            file_offset: 0,
+            len: 0x10_0000,
+        }];
         let m = SegmentedMemory::new(vec![1u8; 0x1800], ContainerKind::Raw, segs, None, vec![]);
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x1800 }]);
+        assert_eq!(
+            m.ranges(),
+            &[Range {
+                start: 0,
+                end: 0x1800
+            }]
+        );
         assert_eq!(m.warnings().len(), 1);
         assert!(m.page(0x1000).is_none(), "half page is not a whole page");
     }
@@ -288,12 +325,30 @@ mod tests {
     #[test]
     fn overlapping_segments_are_trimmed() {
         let segs = vec![
-            Segment { paddr: 0, file_offset: 0, len: 0x2000 },
-            Segment { paddr: 0x1000, file_offset: 0x2000, len: 0x2000 },
-            Segment { paddr: u64::MAX - 10, file_offset: 0, len: 100 },
+            Segment {
+                paddr: 0,
+                file_offset: 0,
+                len: 0x2000,
+            },
+            Segment {
+                paddr: 0x1000,
+                file_offset: 0x2000,
+                len: 0x2000,
+            },
+            Segment {
+                paddr: u64::MAX - 10,
+                file_offset: 0,
+                len: 100,
+            },
         ];
         let m = SegmentedMemory::new(vec![0u8; 0x4000], ContainerKind::Raw, segs, None, vec![]);
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x3000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[Range {
+                start: 0,
+                end: 0x3000
+            }]
+        );
         assert_eq!(m.warnings().len(), 2);
     }
 }

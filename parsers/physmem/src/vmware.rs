@@ -29,15 +29,32 @@ const MAX_REGIONS: u64 = 4096;
 /// Reads the region table. An empty vector means the state has no regions (the `.vmem`
 /// is then a raw image from address 0).
 pub fn parse_vmss_regions(meta: &[u8]) -> Result<Vec<VmwareRegion>> {
-    let magic = u32_at(meta, 0).ok_or(PhysmemError::Truncated { offset: 0, expected: 12, what: "VMware state header" })?;
+    let magic = u32_at(meta, 0).ok_or(PhysmemError::Truncated {
+        offset: 0,
+        expected: 12,
+        what: "VMware state header",
+    })?;
     if !VMSS_MAGICS.contains(&magic) {
-        return Err(PhysmemError::BadSignature { offset: 0, expected: "VMware state magic", found: magic.to_le_bytes().to_vec() });
+        return Err(PhysmemError::BadSignature {
+            offset: 0,
+            expected: "VMware state magic",
+            found: magic.to_le_bytes().to_vec(),
+        });
     }
     let version = (magic & 0xF) as u8;
-    let group_count = u32_at(meta, 8).ok_or(PhysmemError::Truncated { offset: 8, expected: 4, what: "VMware group count" })? as u64;
+    let group_count = u32_at(meta, 8).ok_or(PhysmemError::Truncated {
+        offset: 8,
+        expected: 4,
+        what: "VMware group count",
+    })? as u64;
     let max_groups = (meta.len().saturating_sub(HEADER_LEN) / GROUP_LEN) as u64;
     if group_count > max_groups {
-        return Err(PhysmemError::CountTooLarge { offset: 8, what: "VMware group count", value: group_count, bound: max_groups });
+        return Err(PhysmemError::CountTooLarge {
+            offset: 8,
+            what: "VMware group count",
+            value: group_count,
+            bound: max_groups,
+        });
     }
     let mut memory_tags = None;
     for g in 0..group_count as usize {
@@ -49,21 +66,44 @@ pub fn parse_vmss_regions(meta: &[u8]) -> Result<Vec<VmwareRegion>> {
         }
     }
     let Some(tags_offset) = memory_tags else {
-        return Err(PhysmemError::Vmware { offset: HEADER_LEN as u64, expected: "a group named memory" });
+        return Err(PhysmemError::Vmware {
+            offset: HEADER_LEN as u64,
+            expected: "a group named memory",
+        });
     };
     let tags = read_tags(meta, tags_offset, version)?;
     let lookup = |name: &str, index: Option<u32>| -> Option<u64> {
-        tags.iter().find(|t| t.name == name.as_bytes() && t.index == index).map(|t| t.value)
+        tags.iter()
+            .find(|t| t.name == name.as_bytes() && t.index == index)
+            .map(|t| t.value)
     };
     let count = lookup("regionsCount", None).unwrap_or(0);
     if count > MAX_REGIONS {
-        return Err(PhysmemError::CountTooLarge { offset: tags_offset, what: "VMware regionsCount", value: count, bound: MAX_REGIONS });
+        return Err(PhysmemError::CountTooLarge {
+            offset: tags_offset,
+            what: "VMware regionsCount",
+            value: count,
+            bound: MAX_REGIONS,
+        });
     }
     let mut regions = Vec::with_capacity(count as usize);
     for i in 0..count as u32 {
-        match (lookup("regionPPN", Some(i)), lookup("regionPageNum", Some(i)), lookup("regionSize", Some(i))) {
-            (Some(ppn), Some(page_num), Some(size)) => regions.push(VmwareRegion { ppn, page_num, size }),
-            _ => return Err(PhysmemError::Vmware { offset: tags_offset, expected: "regionPPN, regionPageNum and regionSize for every region" }),
+        match (
+            lookup("regionPPN", Some(i)),
+            lookup("regionPageNum", Some(i)),
+            lookup("regionSize", Some(i)),
+        ) {
+            (Some(ppn), Some(page_num), Some(size)) => regions.push(VmwareRegion {
+                ppn,
+                page_num,
+                size,
+            }),
+            _ => {
+                return Err(PhysmemError::Vmware {
+                    offset: tags_offset,
+                    expected: "regionPPN, regionPageNum and regionSize for every region",
+                })
+            }
         }
     }
     Ok(regions)
@@ -79,30 +119,50 @@ struct Tag<'a> {
 
 fn read_tags(meta: &[u8], start: u64, version: u8) -> Result<Vec<Tag<'_>>> {
     let mut tags = Vec::new();
-    let mut off = usize::try_from(start).map_err(|_| PhysmemError::Vmware { offset: start, expected: "a tag list inside the file" })?;
-    let trunc = |off: usize| PhysmemError::Truncated { offset: off as u64, expected: 2, what: "VMware tag" };
+    let mut off = usize::try_from(start).map_err(|_| PhysmemError::Vmware {
+        offset: start,
+        expected: "a tag list inside the file",
+    })?;
+    let trunc = |off: usize| PhysmemError::Truncated {
+        offset: off as u64,
+        expected: 2,
+        what: "VMware tag",
+    };
     for _ in 0..MAX_TAGS {
         let flags = *meta.get(off).ok_or_else(|| trunc(off))?;
         let name_len = *meta.get(off + 1).ok_or_else(|| trunc(off))? as usize;
         if flags == 0 && name_len == 0 {
             return Ok(tags);
         }
-        let name = meta.get(off + 2..off + 2 + name_len).ok_or_else(|| trunc(off))?;
+        let name = meta
+            .get(off + 2..off + 2 + name_len)
+            .ok_or_else(|| trunc(off))?;
         let index_count = ((flags >> 6) & 3) as usize;
         let idx_at = off + 2 + name_len;
-        let index = if index_count > 0 { Some(u32_at(meta, idx_at).ok_or_else(|| trunc(idx_at))?) } else { None };
+        let index = if index_count > 0 {
+            Some(u32_at(meta, idx_at).ok_or_else(|| trunc(idx_at))?)
+        } else {
+            None
+        };
         let data_at = idx_at + 4 * index_count;
         let data_len = (flags & 0x3F) as usize;
         if data_len == 62 || data_len == 63 {
             let size_len = if version == 0 { 4 } else { 8 };
-            let blob_len = if size_len == 4 { u32_at(meta, data_at).map(u64::from) } else { u64_at(meta, data_at) }
-                .ok_or_else(|| trunc(data_at))?;
-            let blob_len = usize::try_from(blob_len).ok().filter(|&l| l <= meta.len()).ok_or(PhysmemError::CountTooLarge {
-                offset: data_at as u64,
-                what: "VMware tag blob length",
-                value: blob_len,
-                bound: meta.len() as u64,
-            })?;
+            let blob_len = if size_len == 4 {
+                u32_at(meta, data_at).map(u64::from)
+            } else {
+                u64_at(meta, data_at)
+            }
+            .ok_or_else(|| trunc(data_at))?;
+            let blob_len = usize::try_from(blob_len)
+                .ok()
+                .filter(|&l| l <= meta.len())
+                .ok_or(PhysmemError::CountTooLarge {
+                    offset: data_at as u64,
+                    what: "VMware tag blob length",
+                    value: blob_len,
+                    bound: meta.len() as u64,
+                })?;
             off = data_at + 2 * size_len + 2 + blob_len;
         } else {
             let value = match data_len {
@@ -115,15 +175,27 @@ fn read_tags(meta: &[u8], start: u64, version: u8) -> Result<Vec<Tag<'_>>> {
             off = data_at + data_len;
         }
     }
-    Err(PhysmemError::CountTooLarge { offset: start, what: "VMware tags in the memory group", value: MAX_TAGS as u64, bound: MAX_TAGS as u64 })
+    Err(PhysmemError::CountTooLarge {
+        offset: start,
+        what: "VMware tags in the memory group",
+        value: MAX_TAGS as u64,
+        bound: MAX_TAGS as u64,
+    })
 }
 
 /// Maps a `.vmem` through the regions of its saved state. No regions: raw from 0.
-pub fn vmem_with_regions<D: AsRef<[u8]>>(vmem: D, regions: &[VmwareRegion]) -> Result<SegmentedMemory<D>> {
+pub fn vmem_with_regions<D: AsRef<[u8]>>(
+    vmem: D,
+    regions: &[VmwareRegion],
+) -> Result<SegmentedMemory<D>> {
     let mut warnings = Vec::new();
     let segments: Vec<Segment> = if regions.is_empty() {
         warnings.push("VMware state has no region table; .vmem read as raw".to_string());
-        vec![Segment { paddr: 0, file_offset: 0, len: vmem.as_ref().len() as u64 }]
+        vec![Segment {
+            paddr: 0,
+            file_offset: 0,
+            len: vmem.as_ref().len() as u64,
+        }]
     } else {
         regions
             .iter()
@@ -197,11 +269,30 @@ pub(crate) mod tests {
     fn regions_above_the_pci_hole() {
         let vmss = build_vmss(&[(0, 0, 2), (0x100000, 2, 1)]);
         let regions = parse_vmss_regions(&vmss).unwrap();
-        assert_eq!(regions[1], VmwareRegion { ppn: 0x100000, page_num: 2, size: 1 });
+        assert_eq!(
+            regions[1],
+            VmwareRegion {
+                ppn: 0x100000,
+                page_num: 2,
+                size: 1
+            }
+        );
         let mut vmem = vec![0u8; 3 * 4096];
         vmem[2 * 4096] = 0x42;
         let m = vmem_with_regions(vmem, &regions).unwrap();
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x2000 }, Range { start: 0x1_0000_0000, end: 0x1_0000_1000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[
+                Range {
+                    start: 0,
+                    end: 0x2000
+                },
+                Range {
+                    start: 0x1_0000_0000,
+                    end: 0x1_0000_1000
+                }
+            ]
+        );
         assert_eq!(m.page(0x1_0000_0000).unwrap()[0], 0x42);
     }
 
@@ -209,7 +300,10 @@ pub(crate) mod tests {
     fn huge_group_count_is_an_error() {
         let mut vmss = build_vmss(&[]);
         vmss[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(parse_vmss_regions(&vmss), Err(PhysmemError::CountTooLarge { .. })));
+        assert!(matches!(
+            parse_vmss_regions(&vmss),
+            Err(PhysmemError::CountTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -218,13 +312,22 @@ pub(crate) mod tests {
         let regions = parse_vmss_regions(&vmss).unwrap();
         assert!(regions.is_empty());
         let m = vmem_with_regions(vec![0u8; 4096], &regions).unwrap();
-        assert_eq!(m.ranges(), &[Range { start: 0, end: 0x1000 }]);
+        assert_eq!(
+            m.ranges(),
+            &[Range {
+                start: 0,
+                end: 0x1000
+            }]
+        );
     }
 
     #[test]
     fn truncated_tag_list_is_an_error() {
         let vmss = build_vmss(&[(0, 0, 2)]);
         let cut = vmss.len() - 10;
-        assert!(matches!(parse_vmss_regions(&vmss[..cut]), Err(PhysmemError::Truncated { .. })));
+        assert!(matches!(
+            parse_vmss_regions(&vmss[..cut]),
+            Err(PhysmemError::Truncated { .. })
+        ));
     }
 }

@@ -46,7 +46,13 @@ fn raw_file_is_physical_memory_from_zero() {
     data[0x2001] = 9;
     let m = open(&write(dir.path(), "a.raw", &data)).unwrap();
     assert_eq!(m.kind(), ContainerKind::Raw);
-    assert_eq!(m.ranges(), &[Range { start: 0, end: 0x3000 }]);
+    assert_eq!(
+        m.ranges(),
+        &[Range {
+            start: 0,
+            end: 0x3000
+        }]
+    );
     assert_eq!(m.page(0x2000).unwrap()[1], 9);
 }
 
@@ -58,9 +64,29 @@ fn elf_core_maps_p_paddr_with_a_hole() {
     let f = elf_core(&[(0, &low), (0x10_0000, &high)]);
     let m = open(&write(dir.path(), "vm.elf", &f)).unwrap();
     assert_eq!(m.kind(), ContainerKind::ElfCore);
-    assert_eq!(m.ranges(), &[Range { start: 0, end: 0x1000 }, Range { start: 0x10_0000, end: 0x10_2000 }]);
+    assert_eq!(
+        m.ranges(),
+        &[
+            Range {
+                start: 0,
+                end: 0x1000
+            },
+            Range {
+                start: 0x10_0000,
+                end: 0x10_2000
+            }
+        ]
+    );
     let mut b = [0u8; 2];
-    assert_eq!(m.read(0x10_1fff, &mut b), ReadOutcome::Partial { holes: vec![Range { start: 0x10_2000, end: 0x10_2001 }] });
+    assert_eq!(
+        m.read(0x10_1fff, &mut b),
+        ReadOutcome::Partial {
+            holes: vec![Range {
+                start: 0x10_2000,
+                end: 0x10_2001
+            }]
+        }
+    );
     assert_eq!(m.read(0x5000, &mut b), ReadOutcome::Absent);
 }
 
@@ -69,7 +95,10 @@ fn corrupt_elf_program_header_table_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut f = elf_core(&[(0, &[0u8; 0x1000])]);
     f[32..40].copy_from_slice(&0xFFFF_FFFFu64.to_le_bytes()); // e_phoff past the end
-    assert!(matches!(open(&write(dir.path(), "bad.elf", &f)), Err(PhysmemError::Elf { .. })));
+    assert!(matches!(
+        open(&write(dir.path(), "bad.elf", &f)),
+        Err(PhysmemError::Elf { .. })
+    ));
 }
 
 #[test]
@@ -96,8 +125,14 @@ fn corrupt_crash_header_is_an_error_not_a_panic() {
     h[..8].copy_from_slice(b"PAGEDU64");
     h[0xF98..0xF9C].copy_from_slice(&1u32.to_le_bytes());
     h[0x88..0x8C].copy_from_slice(&0x4547_4150u32.to_le_bytes()); // run count left as "PAGE"
-    assert!(matches!(open(&write(dir.path(), "c.dmp", &h)), Err(PhysmemError::CountTooLarge { .. })));
-    assert!(matches!(open(&write(dir.path(), "short.dmp", &h[..0x800])), Err(PhysmemError::Truncated { .. })));
+    assert!(matches!(
+        open(&write(dir.path(), "c.dmp", &h)),
+        Err(PhysmemError::CountTooLarge { .. })
+    ));
+    assert!(matches!(
+        open(&write(dir.path(), "short.dmp", &h[..0x800])),
+        Err(PhysmemError::Truncated { .. })
+    ));
 }
 
 #[test]
@@ -123,7 +158,10 @@ fn vmem_with_vmss_beside_it_uses_the_region_table() {
         vmss.extend_from_slice(&v.to_le_bytes());
     };
     tag("regionsCount", None, 2);
-    for (i, (ppn, page, size)) in [(0u32, 0u32, 2u32), (0x10_0000, 2, 1)].into_iter().enumerate() {
+    for (i, (ppn, page, size)) in [(0u32, 0u32, 2u32), (0x10_0000, 2, 1)]
+        .into_iter()
+        .enumerate()
+    {
         tag("regionPPN", Some(i as u32), ppn);
         tag("regionPageNum", Some(i as u32), page);
         tag("regionSize", Some(i as u32), size);
@@ -137,14 +175,32 @@ fn vmem_with_vmss_beside_it_uses_the_region_table() {
     write(dir.path(), "guest.vmss", &vmss);
     let m = open(&vmem_path).unwrap();
     assert_eq!(m.kind(), ContainerKind::VmwareVmem);
-    assert_eq!(m.ranges(), &[Range { start: 0, end: 0x2000 }, Range { start: 0x1_0000_0000, end: 0x1_0000_1000 }]);
+    assert_eq!(
+        m.ranges(),
+        &[
+            Range {
+                start: 0,
+                end: 0x2000
+            },
+            Range {
+                start: 0x1_0000_0000,
+                end: 0x1_0000_1000
+            }
+        ]
+    );
     assert_eq!(m.page(0x1_0000_0000).unwrap()[0], 0x77);
     // Opening the state file opens the memory beside it.
-    assert_eq!(open(&dir.path().join("guest.vmss")).unwrap().kind(), ContainerKind::VmwareVmem);
+    assert_eq!(
+        open(&dir.path().join("guest.vmss")).unwrap().kind(),
+        ContainerKind::VmwareVmem
+    );
 }
 
 #[test]
 fn empty_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(open(&write(dir.path(), "e.raw", &[])), Err(PhysmemError::Empty)));
+    assert!(matches!(
+        open(&write(dir.path(), "e.raw", &[])),
+        Err(PhysmemError::Empty)
+    ));
 }

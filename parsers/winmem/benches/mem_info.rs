@@ -21,24 +21,47 @@ fn bench(c: &mut Criterion) {
         eprintln!("shared/symbols not found; nothing to bench");
         return;
     };
-    let mib: u64 = std::env::var("MEMINFO_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    let mib: u64 = std::env::var("MEMINFO_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("bench.raw");
     let mut sc = Scenario::clean_boot(19041);
     sc.memory_size = mib << 20;
     let isf = resolve_isf(&sc, &symbols).unwrap();
-    let truth = generate(&sc, &isf, &mut BufWriter::new(std::fs::File::create(&path).unwrap()), Format::Raw).unwrap();
+    let truth = generate(
+        &sc,
+        &isf,
+        &mut BufWriter::new(std::fs::File::create(&path).unwrap()),
+        Format::Raw,
+    )
+    .unwrap();
     let phys = triage_physmem::open(&path).unwrap();
 
-    c.bench_function(&format!("mem_info raw {mib} MiB"), |b| b.iter(|| mem_info(phys.as_ref(), None)));
+    c.bench_function(&format!("mem_info raw {mib} MiB"), |b| {
+        b.iter(|| mem_info(phys.as_ref(), None))
+    });
     // The fallbacks when neither a crash header nor the low stub answers.
-    c.bench_function(&format!("scan_self_map raw {mib} MiB"), |b| b.iter(|| triage_winmem::scan_self_map(phys.as_ref(), 1)));
+    c.bench_function(&format!("scan_self_map raw {mib} MiB"), |b| {
+        b.iter(|| triage_winmem::scan_self_map(phys.as_ref(), 1))
+    });
     let vm = triage_winmem::VirtualMemory::new(phys.as_ref(), Arch::X64, truth.dtb);
-    c.bench_function("scan_page_tables for ntoskrnl", |b| b.iter(|| triage_winmem::scan_page_tables(&vm).map(|k| k.base)));
+    c.bench_function("scan_page_tables for ntoskrnl", |b| {
+        b.iter(|| triage_winmem::scan_page_tables(&vm).map(|k| k.base))
+    });
     c.bench_function("translate 4096 kernel addresses", |b| {
         b.iter(|| {
             (0..4096u64)
-                .filter_map(|i| translate(phys.as_ref(), Arch::X64, truth.dtb, truth.kernel_base + i * 0x1000).paddr())
+                .filter_map(|i| {
+                    translate(
+                        phys.as_ref(),
+                        Arch::X64,
+                        truth.dtb,
+                        truth.kernel_base + i * 0x1000,
+                    )
+                    .paddr()
+                })
                 .count()
         })
     });

@@ -4,7 +4,9 @@ fn main() {
     let image = args.next().expect("usage: meminfo IMAGE [SYMBOLS_DIR]");
     let symbols = args.next();
     let t = std::time::Instant::now();
-    let info = triage_winmem::mem_info_path(image.as_ref(), symbols.as_deref().map(std::path::Path::new)).expect("open");
+    let info =
+        triage_winmem::mem_info_path(image.as_ref(), symbols.as_deref().map(std::path::Path::new))
+            .expect("open");
     let elapsed = t.elapsed();
     println!("{}", serde_json::to_string_pretty(&info).expect("json"));
     eprintln!("mem_info: {elapsed:?}");

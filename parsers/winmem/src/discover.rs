@@ -10,7 +10,9 @@ use crate::vmem::VirtualMemory;
 const SPAN: usize = 0x1000;
 
 fn q(b: &[u8], o: usize) -> u64 {
-    b.get(o..o + 8).map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8]))).unwrap_or(0)
+    b.get(o..o + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+        .unwrap_or(0)
 }
 
 fn is_kernel_ptr(v: u64) -> bool {
@@ -36,7 +38,12 @@ pub fn discover_x64(vm: &VirtualMemory, system: u64) -> Option<Layout> {
     let mut nxt = vec![0u8; SPAN];
     vm.read(next, &mut nxt);
     let next_name = nxt.get(name..name + 15)?;
-    if !next_name.iter().take_while(|&&b| b != 0).all(|b| b.is_ascii_graphic()) || next_name[0] == 0 {
+    if !next_name
+        .iter()
+        .take_while(|&&b| b != 0)
+        .all(|b| b.is_ascii_graphic())
+        || next_name[0] == 0
+    {
         return None;
     }
     let mut l = Layout {
@@ -48,8 +55,10 @@ pub fn discover_x64(vm: &VirtualMemory, system: u64) -> Option<Layout> {
         ..Layout::default()
     };
     // System has no parent (0); smss and Registry were started by System (4).
-    l.eprocess_inherited_from_unique_process_id =
-        (links + 16..name).step_by(8).find(|&o| q(&sys, o) == 0 && q(&nxt, o) == 4).map(|o| o as u32);
+    l.eprocess_inherited_from_unique_process_id = (links + 16..name)
+        .step_by(8)
+        .find(|&o| q(&sys, o) == 0 && q(&nxt, o) == 4)
+        .map(|o| o as u32);
     if q(&sys, 0x28) & !0xFFF == vm.dtb & !0xFFF {
         l.eprocess_directory_table_base = Some(0x28);
     }
@@ -75,7 +84,10 @@ pub fn discover_x64(vm: &VirtualMemory, system: u64) -> Option<Layout> {
             return None;
         }
         let text = vm.read_exact(buf, 16)?;
-        let wide: Vec<u8> = "\\Device\\".encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+        let wide: Vec<u8> = "\\Device\\"
+            .encode_utf16()
+            .flat_map(|c| c.to_le_bytes())
+            .collect();
         (text == wide).then_some(o as u32)
     });
     Some(l)

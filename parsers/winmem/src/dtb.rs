@@ -38,7 +38,9 @@ const ADDR: u64 = 0x000F_FFFF_FFFF_F000;
 const MIN_KERNEL_ENTRIES: usize = 6;
 
 fn u64_in(page: &[u8], off: usize) -> u64 {
-    page.get(off..off + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0)
+    page.get(off..off + 8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        .unwrap_or(0)
 }
 
 fn with_page<R>(phys: &dyn PhysicalMemory, paddr: u64, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
@@ -80,20 +82,32 @@ pub fn is_kernel_pml4(page: &[u8], paddr: u64, phys_end: u64) -> bool {
 /// signature, with the kernel PML4 at +0xA0 and a kernel address at +0x70.
 pub fn find_low_stub(phys: &dyn PhysicalMemory) -> Option<DtbFound> {
     let end = phys.size_hint();
-    (0x1000..0x10_0000u64).step_by(PAGE_SIZE as usize).find_map(|pa| {
-        with_page(phys, pa, |p| {
-            if u64_in(p, 0) & LOW_STUB_MASK != LOW_STUB_VALUE {
-                return None;
-            }
-            let hint = u64_in(p, 0x70);
-            let pml4 = u64_in(p, 0xA0);
-            if hint & 0xFFFF_F800_0000_0003 != 0xFFFF_F800_0000_0000 || pml4 & 0xFFFF_FF00_0000_0FFF != 0 || pml4 == 0 || pml4 >= end {
-                return None;
-            }
-            Some(DtbFound { dtb: pml4, arch: Arch::X64, source: DtbSource::LowStub, kernel_hint: Some(hint), low_stub: Some(pa) })
+    (0x1000..0x10_0000u64)
+        .step_by(PAGE_SIZE as usize)
+        .find_map(|pa| {
+            with_page(phys, pa, |p| {
+                if u64_in(p, 0) & LOW_STUB_MASK != LOW_STUB_VALUE {
+                    return None;
+                }
+                let hint = u64_in(p, 0x70);
+                let pml4 = u64_in(p, 0xA0);
+                if hint & 0xFFFF_F800_0000_0003 != 0xFFFF_F800_0000_0000
+                    || pml4 & 0xFFFF_FF00_0000_0FFF != 0
+                    || pml4 == 0
+                    || pml4 >= end
+                {
+                    return None;
+                }
+                Some(DtbFound {
+                    dtb: pml4,
+                    arch: Arch::X64,
+                    source: DtbSource::LowStub,
+                    kernel_hint: Some(hint),
+                    low_stub: Some(pa),
+                })
+            })
+            .flatten()
         })
-        .flatten()
-    })
 }
 
 /// Parallel scan of every present page for a kernel PML4; returns candidates in
@@ -115,7 +129,9 @@ pub fn scan_self_map(phys: &dyn PhysicalMemory, limit: usize) -> Vec<u64> {
                 .into_par_iter()
                 .filter_map(|pfn| {
                     let pa = pfn * PAGE_SIZE;
-                    with_page(phys, pa, |p| is_kernel_pml4(p, pa, end)).unwrap_or(false).then_some(pa)
+                    with_page(phys, pa, |p| is_kernel_pml4(p, pa, end))
+                        .unwrap_or(false)
+                        .then_some(pa)
                 })
                 .collect();
             hits.sort_unstable();
@@ -140,14 +156,29 @@ pub fn find_dtb(phys: &dyn PhysicalMemory) -> Option<DtbFound> {
                 (_, Some(true)) => Arch::X86Pae,
                 _ => Arch::X86,
             };
-            return Some(DtbFound { dtb, arch, source: DtbSource::CrashDumpHeader, kernel_hint: None, low_stub: None });
+            return Some(DtbFound {
+                dtb,
+                arch,
+                source: DtbSource::CrashDumpHeader,
+                kernel_hint: None,
+                low_stub: None,
+            });
         }
     }
     if let Some(found) = find_low_stub(phys) {
-        let ok = with_page(phys, found.dtb, |p| is_kernel_pml4(p, found.dtb, phys.size_hint())).unwrap_or(false);
+        let ok = with_page(phys, found.dtb, |p| {
+            is_kernel_pml4(p, found.dtb, phys.size_hint())
+        })
+        .unwrap_or(false);
         if ok {
             return Some(found);
         }
     }
-    scan_self_map(phys, 1).first().map(|&dtb| DtbFound { dtb, arch: Arch::X64, source: DtbSource::SelfMapScan, kernel_hint: None, low_stub: None })
+    scan_self_map(phys, 1).first().map(|&dtb| DtbFound {
+        dtb,
+        arch: Arch::X64,
+        source: DtbSource::SelfMapScan,
+        kernel_hint: None,
+        low_stub: None,
+    })
 }

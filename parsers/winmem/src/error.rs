@@ -11,7 +11,11 @@ pub enum WinmemError {
     #[error("virtual {vaddr:#x}: expected {expected}")]
     Unreadable { vaddr: u64, expected: &'static str },
     #[error("virtual {vaddr:#x}: expected {expected}, found {found:?}")]
-    BadPe { vaddr: u64, expected: &'static str, found: Vec<u8> },
+    BadPe {
+        vaddr: u64,
+        expected: &'static str,
+        found: Vec<u8>,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, WinmemError>;

@@ -92,9 +92,15 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
         layout: None,
         ps_active_process_head: None,
         system_eprocess: None,
-        dump_time: header.as_ref().map(|h| h.system_time).filter(|&t| filled(t)),
+        dump_time: header
+            .as_ref()
+            .map(|h| h.system_time)
+            .filter(|&t| filled(t)),
         dump_time_source: None,
-        number_processors: header.as_ref().map(|h| h.number_processors).filter(|&n| n != 0 && n != 0x4547_4150),
+        number_processors: header
+            .as_ref()
+            .map(|h| h.number_processors)
+            .filter(|&n| n != 0 && n != 0x4547_4150),
         warnings: phys.warnings().to_vec(),
     };
     if info.dump_time.is_some() {
@@ -110,7 +116,8 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
 
     let kernel = find_kernel(&vm, &dtb, header.as_ref());
     let Some(kernel) = kernel else {
-        info.warnings.push("ntoskrnl not found in kernel memory".into());
+        info.warnings
+            .push("ntoskrnl not found in kernel memory".into());
         fill_kuser(&vm, &mut info);
         return info;
     };
@@ -118,10 +125,12 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
     info.kernel_source = Some(kernel.source);
     info.pdb = kernel.codeview.clone();
     if info.pdb.is_none() {
-        info.warnings.push("ntoskrnl has no readable CodeView record".into());
+        info.warnings
+            .push("ntoskrnl has no readable CodeView record".into());
     }
 
-    let (layout, source) = choose_layout(&vm, &kernel, symbols, header.as_ref(), &mut info.warnings);
+    let (layout, source) =
+        choose_layout(&vm, &kernel, symbols, header.as_ref(), &mut info.warnings);
     let nt_build = layout
         .as_ref()
         .and_then(|l| l.symbols.nt_build_number)
@@ -131,8 +140,14 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
         info.nt_build_number_raw = vm.read_u32(va);
         info.build = info.nt_build_number_raw.map(|v| v & 0xFFFF);
     }
-    let psh = layout.as_ref().and_then(|l| l.symbols.ps_active_process_head).map(|rva| kernel.base + rva);
-    info.ps_active_process_head = psh.or(header.as_ref().map(|h| h.ps_active_process_head).filter(|&v| filled(v)));
+    let psh = layout
+        .as_ref()
+        .and_then(|l| l.symbols.ps_active_process_head)
+        .map(|rva| kernel.base + rva);
+    info.ps_active_process_head = psh.or(header
+        .as_ref()
+        .map(|h| h.ps_active_process_head)
+        .filter(|&v| filled(v)));
     let psi = layout
         .as_ref()
         .and_then(|l| l.symbols.ps_initial_system_process)
@@ -146,23 +161,31 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
             (Arch::X64, Some(sys)) => match discover_x64(&vm, sys) {
                 Some(l) => (Some(l), Some(LayoutSource::Discovered)),
                 None => {
-                    info.warnings.push("layout discovery found no process list at System's EPROCESS".into());
+                    info.warnings
+                        .push("layout discovery found no process list at System's EPROCESS".into());
                     (None, None)
                 }
             },
             _ => {
-                info.warnings.push("no layout: unknown build and no System EPROCESS to discover from".into());
+                info.warnings.push(
+                    "no layout: unknown build and no System EPROCESS to discover from".into(),
+                );
                 (None, None)
             }
         },
     };
     // A partial published entry: complete what discovery can find in the image.
     let layout = match (layout, &source, dtb.arch, info.system_eprocess) {
-        (Some(mut l), Some(LayoutSource::Builtin { .. }), Arch::X64, Some(sys)) if !l.missing_fields().is_empty() => {
+        (Some(mut l), Some(LayoutSource::Builtin { .. }), Arch::X64, Some(sys))
+            if !l.missing_fields().is_empty() =>
+        {
             if let Some(found) = discover_x64(&vm, sys) {
                 let filled = l.fill_missing_from(&found);
                 if !filled.is_empty() {
-                    info.warnings.push(format!("built-in layout completed by discovery: {}", filled.join(", ")));
+                    info.warnings.push(format!(
+                        "built-in layout completed by discovery: {}",
+                        filled.join(", ")
+                    ));
                 }
             }
             Some(l)
@@ -173,14 +196,19 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
     info.layout_source = source;
     if let (Some(b), Some(h)) = (info.build, info.crash_header_build) {
         if b != h {
-            info.warnings.push(format!("NtBuildNumber says {b}, the crash header says {h}"));
+            info.warnings
+                .push(format!("NtBuildNumber says {b}, the crash header says {h}"));
         }
     }
     fill_kuser(&vm, &mut info);
     info
 }
 
-fn find_kernel(vm: &VirtualMemory, dtb: &DtbFound, header: Option<&CrashDumpHeader>) -> Option<Kernel> {
+fn find_kernel(
+    vm: &VirtualMemory,
+    dtb: &DtbFound,
+    header: Option<&CrashDumpHeader>,
+) -> Option<Kernel> {
     if let Some(h) = header {
         if let Some(k) = from_crash_header(vm, h.ps_loaded_module_list, h.kd_debugger_data_block) {
             return Some(k);
@@ -209,12 +237,23 @@ fn choose_layout(
                 if let Some(entry) = d.find(&pdb, &cv.guid, cv.age) {
                     match d.load(&pdb, &cv.guid, cv.age) {
                         Ok(isf) => {
-                            return (Some(Layout::from_isf(&isf)), Some(LayoutSource::SymbolsDir { path: entry.path.display().to_string() }))
+                            return (
+                                Some(Layout::from_isf(&isf)),
+                                Some(LayoutSource::SymbolsDir {
+                                    path: entry.path.display().to_string(),
+                                }),
+                            )
                         }
                         Err(e) => warnings.push(format!("symbols: {e}")),
                     }
                 } else {
-                    warnings.push(format!("symbols: no ISF for {} {}-{} in {}", pdb, cv.guid, cv.age, dir.display()));
+                    warnings.push(format!(
+                        "symbols: no ISF for {} {}-{} in {}",
+                        pdb,
+                        cv.guid,
+                        cv.age,
+                        dir.display()
+                    ));
                 }
             }
             Err(e) => warnings.push(format!("symbols: {e}")),
@@ -233,14 +272,24 @@ fn choose_layout(
                 layout.symbols = KernelSymbols::default();
                 warnings.push(format!("layout matched by build {} only (not this kernel's GUID); symbol RVAs not used", entry.build));
             }
-            (Some(layout), Some(LayoutSource::Builtin { matched_by, origin: entry.origin }))
+            (
+                Some(layout),
+                Some(LayoutSource::Builtin {
+                    matched_by,
+                    origin: entry.origin,
+                }),
+            )
         }
         None => (None, None),
     }
 }
 
 fn fill_kuser(vm: &VirtualMemory, info: &mut MemInfo) {
-    let kuser = if vm.arch == Arch::X64 { KUSER_SHARED_DATA_X64 } else { KUSER_SHARED_DATA_X86 };
+    let kuser = if vm.arch == Arch::X64 {
+        KUSER_SHARED_DATA_X64
+    } else {
+        KUSER_SHARED_DATA_X86
+    };
     if info.dump_time.is_none() {
         // KSYSTEM_TIME: LowPart, High1Time, High2Time; High1 == High2 when consistent.
         if let Some(b) = vm.read_exact(kuser + 0x14, 12) {
@@ -251,12 +300,15 @@ fn fill_kuser(vm: &VirtualMemory, info: &mut MemInfo) {
                 info.dump_time = Some(high1 << 32 | low);
                 info.dump_time_source = Some("KUSER_SHARED_DATA.SystemTime");
             } else {
-                info.warnings.push("KUSER_SHARED_DATA.SystemTime is torn or empty".into());
+                info.warnings
+                    .push("KUSER_SHARED_DATA.SystemTime is torn or empty".into());
             }
         }
     }
     if info.number_processors.is_none() {
         // KUSER_SHARED_DATA.ActiveProcessorCount (0x3C0 since Vista).
-        info.number_processors = vm.read_u32(kuser + 0x3C0).filter(|&n| (1..=4096).contains(&n));
+        info.number_processors = vm
+            .read_u32(kuser + 0x3C0)
+            .filter(|&n| (1..=4096).contains(&n));
     }
 }

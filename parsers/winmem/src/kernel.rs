@@ -23,7 +23,12 @@ pub struct Kernel {
     pub export_name: Option<String>,
 }
 
-const KERNEL_PDBS: [&str; 4] = ["ntkrnlmp.pdb", "ntoskrnl.pdb", "ntkrpamp.pdb", "ntkrnlpa.pdb"];
+const KERNEL_PDBS: [&str; 4] = [
+    "ntkrnlmp.pdb",
+    "ntoskrnl.pdb",
+    "ntkrpamp.pdb",
+    "ntkrnlpa.pdb",
+];
 /// How far back from the low-stub hint to look: ntoskrnl is < 64 MiB.
 const HINT_WINDOWS: u64 = 32;
 /// Upper bound of pages checked by the page-table scan.
@@ -39,9 +44,21 @@ pub fn identify_kernel(vm: &VirtualMemory, base: u64, source: KernelSource) -> O
     let pe = pe_header(vm, base).ok()?;
     let cv = codeview(vm, &pe);
     let name = export_name(vm, &pe);
-    let by_pdb = cv.as_ref().is_some_and(|c| KERNEL_PDBS.iter().any(|k| c.pdb_name.eq_ignore_ascii_case(k)));
-    let by_export = name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("ntoskrnl.exe"));
-    (by_pdb || by_export).then_some(Kernel { base, source, pe, codeview: cv, export_name: name })
+    let by_pdb = cv.as_ref().is_some_and(|c| {
+        KERNEL_PDBS
+            .iter()
+            .any(|k| c.pdb_name.eq_ignore_ascii_case(k))
+    });
+    let by_export = name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case("ntoskrnl.exe"));
+    (by_pdb || by_export).then_some(Kernel {
+        base,
+        source,
+        pe,
+        codeview: cv,
+        export_name: name,
+    })
 }
 
 /// Searches back from a kernel address in 2 MiB windows, checking each 4 KiB page.
@@ -103,7 +120,8 @@ pub fn scan_page_tables(vm: &VirtualMemory) -> Option<Kernel> {
                     continue;
                 }
             }
-            let large = matches!(t, Translation::Mapped { page_size, .. } if page_size >= 0x20_0000);
+            let large =
+                matches!(t, Translation::Mapped { page_size, .. } if page_size >= 0x20_0000);
             let step = if large { 0x20_0000 } else { 0x1000 };
             for off in (0..0x20_0000u64).step_by(step) {
                 let va = va2 + off;

@@ -10,7 +10,10 @@ pub enum LayoutSource {
     /// An ISF file from `--symbols`, matched by PDB GUID and age.
     SymbolsDir { path: String },
     /// The built-in table, matched by GUID and age (exact) or by build number.
-    Builtin { matched_by: BuiltinMatch, origin: &'static str },
+    Builtin {
+        matched_by: BuiltinMatch,
+        origin: &'static str,
+    },
     /// Found by relations between System and the next process in the image.
     Discovered,
 }
@@ -151,13 +154,24 @@ pub use crate::builtin_layouts::builtin_layouts;
 
 /// The built-in layout for a kernel: exact GUID/age first, then the newest entry for
 /// the same build number.
-pub fn builtin_for(guid: Option<&str>, age: Option<u32>, build: Option<u32>) -> Option<(&'static BuiltinLayout, BuiltinMatch)> {
+pub fn builtin_for(
+    guid: Option<&str>,
+    age: Option<u32>,
+    build: Option<u32>,
+) -> Option<(&'static BuiltinLayout, BuiltinMatch)> {
     let table = builtin_layouts();
     if let (Some(g), Some(a)) = (guid, age) {
-        if let Some(e) = table.iter().find(|e| e.pdb.is_some_and(|(eg, ea)| eg.eq_ignore_ascii_case(g) && ea == a)) {
+        if let Some(e) = table.iter().find(|e| {
+            e.pdb
+                .is_some_and(|(eg, ea)| eg.eq_ignore_ascii_case(g) && ea == a)
+        }) {
             return Some((e, BuiltinMatch::GuidAge));
         }
     }
     let b = build?;
-    table.iter().rev().find(|e| e.build == b).map(|e| (e, BuiltinMatch::BuildNumber))
+    table
+        .iter()
+        .rev()
+        .find(|e| e.build == b)
+        .map(|e| (e, BuiltinMatch::BuildNumber))
 }

@@ -17,8 +17,12 @@ pub use discover::discover_x64;
 pub use dtb::{find_dtb, find_low_stub, is_kernel_pml4, scan_self_map, DtbFound, DtbSource};
 pub use error::{Result, WinmemError};
 pub use info::{mem_info, mem_info_path, MemInfo};
-pub use kernel::{from_crash_header, from_hint, identify_kernel, scan_page_tables, Kernel, KernelSource};
-pub use layout::{builtin_for, builtin_layouts, BuiltinLayout, BuiltinMatch, KernelSymbols, Layout, LayoutSource};
+pub use kernel::{
+    from_crash_header, from_hint, identify_kernel, scan_page_tables, Kernel, KernelSource,
+};
+pub use layout::{
+    builtin_for, builtin_layouts, BuiltinLayout, BuiltinMatch, KernelSymbols, Layout, LayoutSource,
+};
 pub use pe::{codeview, export_address, export_name, parse_rsds, pe_header, CodeView, PeImage};
 pub use translate::{transition_paddr, translate, Arch, InvalidReason, PagedOutKind, Translation};
 pub use vmem::VirtualMemory;

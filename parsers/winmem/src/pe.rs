@@ -29,16 +29,38 @@ const MAX_NAMES: u32 = 0x10000;
 
 /// Parses the PE header at `base`.
 pub fn pe_header(vm: &VirtualMemory, base: u64) -> Result<PeImage> {
-    let head = vm.read_exact(base, 0x1000).ok_or(WinmemError::Unreadable { vaddr: base, expected: "a PE header page" })?;
+    let head = vm.read_exact(base, 0x1000).ok_or(WinmemError::Unreadable {
+        vaddr: base,
+        expected: "a PE header page",
+    })?;
     if head.get(..2) != Some(b"MZ") {
-        return Err(WinmemError::BadPe { vaddr: base, expected: "MZ", found: head.get(..2).unwrap_or_default().to_vec() });
+        return Err(WinmemError::BadPe {
+            vaddr: base,
+            expected: "MZ",
+            found: head.get(..2).unwrap_or_default().to_vec(),
+        });
     }
     let lfanew = u32::from_le_bytes(head[0x3C..0x40].try_into().unwrap_or([0; 4])) as usize;
     if lfanew > 0x1000 - 0x108 || head.get(lfanew..lfanew + 4) != Some(b"PE\0\0") {
-        return Err(WinmemError::BadPe { vaddr: base + 0x3C, expected: "e_lfanew pointing to PE\\0\\0", found: head.get(lfanew.min(0xFFC)..lfanew.min(0xFFC) + 4).unwrap_or_default().to_vec() });
+        return Err(WinmemError::BadPe {
+            vaddr: base + 0x3C,
+            expected: "e_lfanew pointing to PE\\0\\0",
+            found: head
+                .get(lfanew.min(0xFFC)..lfanew.min(0xFFC) + 4)
+                .unwrap_or_default()
+                .to_vec(),
+        });
     }
-    let u16_at = |o: usize| head.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]])).unwrap_or(0);
-    let u32_at = |o: usize| head.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+    let u16_at = |o: usize| {
+        head.get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .unwrap_or(0)
+    };
+    let u32_at = |o: usize| {
+        head.get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0)
+    };
     let machine = u16_at(lfanew + 4);
     let sections = u16_at(lfanew + 6) as usize;
     let opt = lfanew + 24;
@@ -47,7 +69,13 @@ pub fn pe_header(vm: &VirtualMemory, base: u64) -> Result<PeImage> {
     let (dirs_at, ndirs_at) = match magic {
         0x20B => (opt + 112, opt + 108),
         0x10B => (opt + 96, opt + 92),
-        m => return Err(WinmemError::BadPe { vaddr: base + opt as u64, expected: "optional header magic 0x10b or 0x20b", found: m.to_le_bytes().to_vec() }),
+        m => {
+            return Err(WinmemError::BadPe {
+                vaddr: base + opt as u64,
+                expected: "optional header magic 0x10b or 0x20b",
+                found: m.to_le_bytes().to_vec(),
+            })
+        }
     };
     let size_of_image = u32_at(opt + 56);
     let ndirs = u32_at(ndirs_at).min(16) as usize;
@@ -61,9 +89,18 @@ pub fn pe_header(vm: &VirtualMemory, base: u64) -> Result<PeImage> {
     let sec_at = opt + opt_size;
     let section_names = (0..sections.min(96))
         .filter_map(|i| head.get(sec_at + i * 40..sec_at + i * 40 + 8))
-        .map(|n| String::from_utf8_lossy(n.split(|&b| b == 0).next().unwrap_or_default()).into_owned())
+        .map(|n| {
+            String::from_utf8_lossy(n.split(|&b| b == 0).next().unwrap_or_default()).into_owned()
+        })
         .collect();
-    Ok(PeImage { base, size_of_image, machine, export_dir: dir(0), debug_dir: dir(6), section_names })
+    Ok(PeImage {
+        base,
+        size_of_image,
+        machine,
+        export_dir: dir(0),
+        debug_dir: dir(6),
+        section_names,
+    })
 }
 
 /// The CodeView RSDS record of the image's debug directory.
@@ -102,7 +139,11 @@ pub fn parse_rsds(rec: &[u8]) -> Option<CodeView> {
     let age = u32::from_le_bytes(rec.get(20..24)?.try_into().ok()?);
     let name = rec.get(24..)?;
     let name = name.split(|&b| b == 0).next()?;
-    Some(CodeView { pdb_name: String::from_utf8_lossy(name).into_owned(), guid, age })
+    Some(CodeView {
+        pdb_name: String::from_utf8_lossy(name).into_owned(),
+        guid,
+        age,
+    })
 }
 
 fn read_cstr(vm: &VirtualMemory, va: u64, max: usize) -> Option<Vec<u8>> {
@@ -135,7 +176,12 @@ pub fn export_address(vm: &VirtualMemory, pe: &PeImage, name: &str) -> Option<u6
     let d = vm.read_exact(pe.base + rva as u64, 40)?;
     let rd = |o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap_or([0; 4]));
     let (nfuncs, nnames, funcs, names, ords) = (rd(20), rd(24), rd(28), rd(32), rd(36));
-    if nnames > MAX_NAMES || nfuncs > MAX_NAMES || names >= pe.size_of_image || ords >= pe.size_of_image || funcs >= pe.size_of_image {
+    if nnames > MAX_NAMES
+        || nfuncs > MAX_NAMES
+        || names >= pe.size_of_image
+        || ords >= pe.size_of_image
+        || funcs >= pe.size_of_image
+    {
         return None;
     }
     let (mut lo, mut hi) = (0u32, nnames);

@@ -45,13 +45,29 @@ pub enum InvalidReason {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Translation {
-    Mapped { paddr: u64, page_size: u64 },
+    Mapped {
+        paddr: u64,
+        page_size: u64,
+    },
     /// `level`: 4 = PML4E … 1 = PTE (x64); the entry is not valid but not empty.
-    PagedOut { kind: PagedOutKind, pte: u64, level: u8 },
-    NotPresent { level: u8 },
+    PagedOut {
+        kind: PagedOutKind,
+        pte: u64,
+        level: u8,
+    },
+    NotPresent {
+        level: u8,
+    },
     /// A table page (or the final page) is absent from the container.
-    Hole { paddr: u64, level: u8 },
-    Invalid { reason: InvalidReason, entry: u64, level: u8 },
+    Hole {
+        paddr: u64,
+        level: u8,
+    },
+    Invalid {
+        reason: InvalidReason,
+        entry: u64,
+        level: u8,
+    },
 }
 
 impl Translation {
@@ -82,7 +98,11 @@ fn classify(entry: u64, level: u8, pagefile_high: u64) -> Translation {
     } else {
         PagedOutKind::Demand
     };
-    Translation::PagedOut { kind, pte: entry, level }
+    Translation::PagedOut {
+        kind,
+        pte: entry,
+        level,
+    }
 }
 
 /// Physical address held by a transition PTE (the page is still in RAM).
@@ -93,7 +113,12 @@ pub fn transition_paddr(arch: Arch, pte: u64) -> u64 {
     }
 }
 
-fn read_entry(phys: &dyn PhysicalMemory, paddr: u64, size: usize, level: u8) -> Result<u64, Translation> {
+fn read_entry(
+    phys: &dyn PhysicalMemory,
+    paddr: u64,
+    size: usize,
+    level: u8,
+) -> Result<u64, Translation> {
     let mut b = [0u8; 8];
     let buf = &mut b[..size];
     if !phys.read(paddr, buf).is_full() {
@@ -115,9 +140,19 @@ pub fn translate(phys: &dyn PhysicalMemory, arch: Arch, dtb: u64, vaddr: u64) ->
     }
 }
 
-fn leaf(phys: &dyn PhysicalMemory, paddr: u64, page_size: u64, entry: u64, level: u8) -> Translation {
+fn leaf(
+    phys: &dyn PhysicalMemory,
+    paddr: u64,
+    page_size: u64,
+    entry: u64,
+    level: u8,
+) -> Translation {
     if !frame_ok(phys, paddr) {
-        return Translation::Invalid { reason: InvalidReason::FrameBeyondImage, entry, level };
+        return Translation::Invalid {
+            reason: InvalidReason::FrameBeyondImage,
+            entry,
+            level,
+        };
     }
     if !phys.is_present(paddr) {
         return Translation::Hole { paddr, level: 0 };
@@ -129,7 +164,11 @@ fn translate_x64(phys: &dyn PhysicalMemory, dtb: u64, va: u64) -> Translation {
     let sign = (va >> 47) & 1;
     let top = va >> 48;
     if (sign == 1 && top != 0xFFFF) || (sign == 0 && top != 0) {
-        return Translation::Invalid { reason: InvalidReason::NonCanonical, entry: va, level: 4 };
+        return Translation::Invalid {
+            reason: InvalidReason::NonCanonical,
+            entry: va,
+            level: 4,
+        };
     }
     let mut table = dtb & ADDR_MASK_64;
     for level in (1..=4u8).rev() {
@@ -149,7 +188,11 @@ fn translate_x64(phys: &dyn PhysicalMemory, dtb: u64, va: u64) -> Translation {
         }
         table = entry & ADDR_MASK_64;
         if !frame_ok(phys, table) {
-            return Translation::Invalid { reason: InvalidReason::FrameBeyondImage, entry, level };
+            return Translation::Invalid {
+                reason: InvalidReason::FrameBeyondImage,
+                entry,
+                level,
+            };
         }
     }
     Translation::NotPresent { level: 0 }
@@ -167,7 +210,11 @@ fn translate_pae(phys: &dyn PhysicalMemory, dtb: u64, va: u64) -> Translation {
     }
     let pd = pdpte & ADDR_MASK_64;
     if !frame_ok(phys, pd) {
-        return Translation::Invalid { reason: InvalidReason::FrameBeyondImage, entry: pdpte, level: 3 };
+        return Translation::Invalid {
+            reason: InvalidReason::FrameBeyondImage,
+            entry: pdpte,
+            level: 3,
+        };
     }
     let pde = match read_entry(phys, pd + ((va >> 21) & 0x1FF) * 8, 8, 2) {
         Ok(e) => e,
@@ -182,7 +229,11 @@ fn translate_pae(phys: &dyn PhysicalMemory, dtb: u64, va: u64) -> Translation {
     }
     let pt = pde & ADDR_MASK_64;
     if !frame_ok(phys, pt) {
-        return Translation::Invalid { reason: InvalidReason::FrameBeyondImage, entry: pde, level: 2 };
+        return Translation::Invalid {
+            reason: InvalidReason::FrameBeyondImage,
+            entry: pde,
+            level: 2,
+        };
     }
     let pte = match read_entry(phys, pt + ((va >> 12) & 0x1FF) * 8, 8, 1) {
         Ok(e) => e,
@@ -210,7 +261,11 @@ fn translate_x86(phys: &dyn PhysicalMemory, dtb: u64, va: u64) -> Translation {
     }
     let pt = pde & 0xFFFF_F000;
     if !frame_ok(phys, pt) {
-        return Translation::Invalid { reason: InvalidReason::FrameBeyondImage, entry: pde, level: 2 };
+        return Translation::Invalid {
+            reason: InvalidReason::FrameBeyondImage,
+            entry: pde,
+            level: 2,
+        };
     }
     let pte = match read_entry(phys, pt + ((va >> 12) & 0x3FF) * 4, 4, 1) {
         Ok(e) => e,

@@ -15,7 +15,12 @@ pub struct VirtualMemory<'a> {
 
 impl<'a> VirtualMemory<'a> {
     pub fn new(phys: &'a dyn PhysicalMemory, arch: Arch, dtb: u64) -> Self {
-        VirtualMemory { phys, arch, dtb, read_transition: true }
+        VirtualMemory {
+            phys,
+            arch,
+            dtb,
+            read_transition: true,
+        }
     }
 
     pub fn translate(&self, vaddr: u64) -> Translation {
@@ -26,7 +31,11 @@ impl<'a> VirtualMemory<'a> {
     pub fn resolve(&self, vaddr: u64) -> Option<u64> {
         match self.translate(vaddr) {
             Translation::Mapped { paddr, .. } => Some(paddr),
-            Translation::PagedOut { kind: PagedOutKind::Transition, pte, .. } if self.read_transition => {
+            Translation::PagedOut {
+                kind: PagedOutKind::Transition,
+                pte,
+                ..
+            } if self.read_transition => {
                 let p = transition_paddr(self.arch, pte) + (vaddr & 0xFFF);
                 self.phys.is_present(p).then_some(p)
             }
@@ -86,17 +95,23 @@ impl<'a> VirtualMemory<'a> {
 
     pub fn read_u16(&self, vaddr: u64) -> Option<u16> {
         let mut b = [0u8; 2];
-        self.read(vaddr, &mut b).is_full().then(|| u16::from_le_bytes(b))
+        self.read(vaddr, &mut b)
+            .is_full()
+            .then(|| u16::from_le_bytes(b))
     }
 
     pub fn read_u32(&self, vaddr: u64) -> Option<u32> {
         let mut b = [0u8; 4];
-        self.read(vaddr, &mut b).is_full().then(|| u32::from_le_bytes(b))
+        self.read(vaddr, &mut b)
+            .is_full()
+            .then(|| u32::from_le_bytes(b))
     }
 
     pub fn read_u64(&self, vaddr: u64) -> Option<u64> {
         let mut b = [0u8; 8];
-        self.read(vaddr, &mut b).is_full().then(|| u64::from_le_bytes(b))
+        self.read(vaddr, &mut b)
+            .is_full()
+            .then(|| u64::from_le_bytes(b))
     }
 
     /// A pointer of the architecture's width.

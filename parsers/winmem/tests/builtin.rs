@@ -8,17 +8,28 @@ use triage_winmem::{builtin_for, builtin_layouts, BuiltinMatch, Layout};
 
 #[test]
 fn every_shipped_isf_matches_its_builtin_entry() {
-    let Some(symbols) = common::symbols_dir() else { return };
+    let Some(symbols) = common::symbols_dir() else {
+        return;
+    };
     let dir = IsfDir::open(&symbols).unwrap();
     let mut checked = 0;
     for e in dir.entries.iter().filter(|e| e.pdb_name == "ntkrnlmp.pdb") {
         let isf = dir.load(&e.pdb_name, &e.guid, e.age).unwrap();
         let from_isf = Layout::from_isf(&isf);
-        assert!(from_isf.missing_fields().is_empty(), "{}: {:?}", e.guid, from_isf.missing_fields());
-        let (entry, how) = builtin_for(Some(&e.guid), Some(e.age), None).unwrap_or_else(|| panic!("no builtin for {}", e.guid));
+        assert!(
+            from_isf.missing_fields().is_empty(),
+            "{}: {:?}",
+            e.guid,
+            from_isf.missing_fields()
+        );
+        let (entry, how) = builtin_for(Some(&e.guid), Some(e.age), None)
+            .unwrap_or_else(|| panic!("no builtin for {}", e.guid));
         assert_eq!(how, BuiltinMatch::GuidAge);
         assert_eq!(entry.layout, from_isf, "{}", e.guid);
-        assert_eq!(Some(entry.build), known_build(&e.guid, e.age).map(|k| k.build));
+        assert_eq!(
+            Some(entry.build),
+            known_build(&e.guid, e.age).map(|k| k.build)
+        );
         checked += 1;
     }
     assert_eq!(checked, 8, "the eight JPCERT/CC ISFs");
@@ -38,7 +49,12 @@ fn builtin_agrees_with_published_offsets() {
         assert_eq!(how, BuiltinMatch::BuildNumber);
         let l = &e.layout;
         assert_eq!(
-            [l.eprocess_unique_process_id, l.eprocess_active_process_links, l.eprocess_image_file_name, l.eprocess_inherited_from_unique_process_id],
+            [
+                l.eprocess_unique_process_id,
+                l.eprocess_active_process_links,
+                l.eprocess_image_file_name,
+                l.eprocess_inherited_from_unique_process_id
+            ],
             [Some(*pid), Some(*links), Some(*name), Some(*ppid)],
             "build {build}"
         );
@@ -53,7 +69,11 @@ fn builtin_agrees_with_published_offsets() {
 #[test]
 fn every_entry_names_its_origin() {
     for e in builtin_layouts() {
-        assert!(e.origin.starts_with("ISF ") || e.origin.starts_with("published:"), "{}", e.origin);
+        assert!(
+            e.origin.starts_with("ISF ") || e.origin.starts_with("published:"),
+            "{}",
+            e.origin
+        );
         assert!(e.layout.eprocess_unique_process_id.is_some());
     }
 }
@@ -62,14 +82,19 @@ fn every_entry_names_its_origin() {
 fn stable_x64_offsets_hold_in_every_shipped_isf() {
     // The published entries share offsets assumed stable since Windows 7 (see
     // tools/gen_builtin.rs X64_STABLE); every real ISF must agree with the 7601 entry.
-    let Some(symbols) = common::symbols_dir() else { return };
+    let Some(symbols) = common::symbols_dir() else {
+        return;
+    };
     let (win7, _) = builtin_for(None, None, Some(7601)).unwrap();
     let w = &win7.layout;
     let dir = IsfDir::open(&symbols).unwrap();
     for e in &dir.entries {
         let l = Layout::from_isf(&dir.load(&e.pdb_name, &e.guid, e.age).unwrap());
         let pairs = [
-            (l.eprocess_directory_table_base, w.eprocess_directory_table_base),
+            (
+                l.eprocess_directory_table_base,
+                w.eprocess_directory_table_base,
+            ),
             (l.eprocess_signal_state, w.eprocess_signal_state),
             (l.peb_process_parameters, w.peb_process_parameters),
             (l.peb_image_base_address, w.peb_image_base_address),

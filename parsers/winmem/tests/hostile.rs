@@ -15,7 +15,17 @@ fn self_looped() -> Vec<u8> {
 
 fn raw(m: Vec<u8>) -> SegmentedMemory<Vec<u8>> {
     let len = m.len() as u64;
-    SegmentedMemory::new(m, ContainerKind::Raw, vec![Segment { paddr: 0, file_offset: 0, len }], None, vec![])
+    SegmentedMemory::new(
+        m,
+        ContainerKind::Raw,
+        vec![Segment {
+            paddr: 0,
+            file_offset: 0,
+            len,
+        }],
+        None,
+        vec![],
+    )
 }
 
 #[test]

@@ -25,13 +25,20 @@ fn check(info: &MemInfo, t: &Truth) {
     assert_eq!(dtb.dtb & !0xFFF, t.dtb & !0xFFF, "dtb");
     assert_eq!(info.kernel_base, Some(t.kernel_base), "kernel base");
     let pdb = info.pdb.as_ref().expect("pdb");
-    assert_eq!((pdb.guid.as_str(), pdb.age), (t.pdb_guid.as_str(), t.pdb_age));
+    assert_eq!(
+        (pdb.guid.as_str(), pdb.age),
+        (t.pdb_guid.as_str(), t.pdb_age)
+    );
     assert!(pdb.pdb_name.eq_ignore_ascii_case(&t.pdb_name));
     assert_eq!(info.build, Some(t.build), "build");
     assert_eq!(info.nt_build_number_raw, Some(t.nt_build_number));
     assert_eq!(info.ps_active_process_head, Some(t.ps_active_process_head));
     assert_eq!(info.dump_time, Some(t.system_time));
-    let sys = t.processes.iter().find(|p| p.pid == 4).expect("System in truth");
+    let sys = t
+        .processes
+        .iter()
+        .find(|p| p.pid == 4)
+        .expect("System in truth");
     assert_eq!(info.system_eprocess, Some(sys.eprocess_va));
     if info.container == triage_physmem::ContainerKind::Raw {
         // A raw image stores the holes too (as zeros): everything up to the top is present.
@@ -45,7 +52,10 @@ fn check(info: &MemInfo, t: &Truth) {
         // ELF cores split at RAM-block edges (QEMU style), which may be wider than the
         // RAM runs: every RAM byte must be present, and the legacy hole must be absent.
         for &(s, e) in &t.runs {
-            assert!(info.ranges.iter().any(|r| r.start <= s && e <= r.end), "run {s:#x}-{e:#x} not present");
+            assert!(
+                info.ranges.iter().any(|r| r.start <= s && e <= r.end),
+                "run {s:#x}-{e:#x} not present"
+            );
         }
         assert!(info.hole_count >= 1);
     }
@@ -56,15 +66,24 @@ fn mem_info_matches_truth_raw_crash_elf() {
     let tmp = tempfile::tempdir().unwrap();
     for build in [14393u32, 17763, 19041, 22000] {
         for format in [Format::Raw, Format::CrashDump64, Format::ElfCore] {
-            let Some((path, truth)) = image(build, format, tmp.path()) else { return };
+            let Some((path, truth)) = image(build, format, tmp.path()) else {
+                return;
+            };
             let info = mem_info_path(&path, None).unwrap();
             check(&info, &truth);
-            assert!(matches!(info.layout_source, Some(LayoutSource::Builtin { .. })), "{:?}", info.layout_source);
+            assert!(
+                matches!(info.layout_source, Some(LayoutSource::Builtin { .. })),
+                "{:?}",
+                info.layout_source
+            );
             match format {
                 Format::CrashDump64 => {
                     assert_eq!(info.dtb.unwrap().source, DtbSource::CrashDumpHeader);
                     assert_eq!(info.crash_header_build, Some(truth.build));
-                    assert_eq!(info.number_processors, Some(Scenario::clean_boot(build).processors));
+                    assert_eq!(
+                        info.number_processors,
+                        Some(Scenario::clean_boot(build).processors)
+                    );
                 }
                 _ => assert_eq!(info.dtb.unwrap().source, DtbSource::LowStub),
             }
@@ -76,23 +95,44 @@ fn mem_info_matches_truth_raw_crash_elf() {
 #[test]
 fn symbols_dir_layout_and_discovery() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((path, truth)) = image(19041, Format::Raw, tmp.path()) else { return };
+    let Some((path, truth)) = image(19041, Format::Raw, tmp.path()) else {
+        return;
+    };
     let symbols = common::symbols_dir().unwrap();
     let info = mem_info_path(&path, Some(&symbols)).unwrap();
     check(&info, &truth);
-    assert!(matches!(info.layout_source, Some(LayoutSource::SymbolsDir { .. })));
+    assert!(matches!(
+        info.layout_source,
+        Some(LayoutSource::SymbolsDir { .. })
+    ));
     // Discovery from the image alone must agree with the ISF on what it finds.
     let phys = triage_physmem::open(&path).unwrap();
     let vm = triage_winmem::VirtualMemory::new(phys.as_ref(), triage_winmem::Arch::X64, truth.dtb);
     let found = triage_winmem::discover_x64(&vm, info.system_eprocess.unwrap()).expect("discovery");
     let isf = info.layout.unwrap();
-    assert_eq!(found.eprocess_unique_process_id, isf.eprocess_unique_process_id);
-    assert_eq!(found.eprocess_active_process_links, isf.eprocess_active_process_links);
+    assert_eq!(
+        found.eprocess_unique_process_id,
+        isf.eprocess_unique_process_id
+    );
+    assert_eq!(
+        found.eprocess_active_process_links,
+        isf.eprocess_active_process_links
+    );
     assert_eq!(found.eprocess_image_file_name, isf.eprocess_image_file_name);
-    assert_eq!(found.eprocess_inherited_from_unique_process_id, isf.eprocess_inherited_from_unique_process_id);
-    for (name, v) in [("token", found.eprocess_token), ("audit", found.eprocess_se_audit_process_creation_info)] {
+    assert_eq!(
+        found.eprocess_inherited_from_unique_process_id,
+        isf.eprocess_inherited_from_unique_process_id
+    );
+    for (name, v) in [
+        ("token", found.eprocess_token),
+        ("audit", found.eprocess_se_audit_process_creation_info),
+    ] {
         if v.is_some() {
-            let want = if name == "token" { isf.eprocess_token } else { isf.eprocess_se_audit_process_creation_info };
+            let want = if name == "token" {
+                isf.eprocess_token
+            } else {
+                isf.eprocess_se_audit_process_creation_info
+            };
             assert_eq!(v, want, "{name}");
         }
     }
@@ -101,10 +141,16 @@ fn symbols_dir_layout_and_discovery() {
 #[test]
 fn self_map_scan_finds_the_dtb_without_low_stub() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((path, truth)) = image(22000, Format::Raw, tmp.path()) else { return };
+    let Some((path, truth)) = image(22000, Format::Raw, tmp.path()) else {
+        return;
+    };
     let phys = triage_physmem::open(&path).unwrap();
     let found = triage_winmem::scan_self_map(phys.as_ref(), 4);
-    assert!(found.contains(&(truth.dtb & !0xFFF)), "{found:x?} vs {:#x}", truth.dtb);
+    assert!(
+        found.contains(&(truth.dtb & !0xFFF)),
+        "{found:x?} vs {:#x}",
+        truth.dtb
+    );
     let vm = triage_winmem::VirtualMemory::new(phys.as_ref(), triage_winmem::Arch::X64, truth.dtb);
     let k = triage_winmem::scan_page_tables(&vm).expect("kernel by page-table scan");
     assert_eq!(k.base, truth.kernel_base);
@@ -115,7 +161,9 @@ fn self_map_scan_finds_the_dtb_without_low_stub() {
 #[test]
 fn unknown_guid_falls_back_to_build_then_discovery() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((path, truth)) = image(19041, Format::Raw, tmp.path()) else { return };
+    let Some((path, truth)) = image(19041, Format::Raw, tmp.path()) else {
+        return;
+    };
     let mut bytes = std::fs::read(&path).unwrap();
     // The RSDS record: "RSDS" then the GUID in its stored (little-endian Data1-3) form.
     let guid_hex = &truth.pdb_guid;
@@ -129,22 +177,44 @@ fn unknown_guid_falls_back_to_build_then_discovery() {
     }
     let mut needle = b"RSDS".to_vec();
     needle.extend_from_slice(&stored);
-    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("RSDS record in the image");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("RSDS record in the image");
     bytes[at + 4] ^= 0xFF;
     std::fs::write(&path, &bytes).unwrap();
 
     let info = mem_info_path(&path, None).unwrap();
     assert_eq!(info.build, Some(19041));
-    assert!(matches!(info.layout_source, Some(LayoutSource::Builtin { matched_by: triage_winmem::BuiltinMatch::BuildNumber, .. })));
+    assert!(matches!(
+        info.layout_source,
+        Some(LayoutSource::Builtin {
+            matched_by: triage_winmem::BuiltinMatch::BuildNumber,
+            ..
+        })
+    ));
     let by_build = info.layout.clone().unwrap();
-    assert_eq!(by_build.symbols, triage_winmem::KernelSymbols::default(), "RVAs of another revision are not used");
+    assert_eq!(
+        by_build.symbols,
+        triage_winmem::KernelSymbols::default(),
+        "RVAs of another revision are not used"
+    );
     let sys = truth.processes.iter().find(|p| p.pid == 4).unwrap();
-    assert_eq!(info.system_eprocess, Some(sys.eprocess_va), "PsInitialSystemProcess from the export table");
+    assert_eq!(
+        info.system_eprocess,
+        Some(sys.eprocess_va),
+        "PsInitialSystemProcess from the export table"
+    );
 
     // Now make the build unknown too: discovery must find the EPROCESS basics.
     let phys = triage_physmem::open(&path).unwrap();
     let vm = triage_winmem::VirtualMemory::new(phys.as_ref(), triage_winmem::Arch::X64, truth.dtb);
-    let kernel = triage_winmem::identify_kernel(&vm, truth.kernel_base, triage_winmem::KernelSource::PageTableScan).unwrap();
+    let kernel = triage_winmem::identify_kernel(
+        &vm,
+        truth.kernel_base,
+        triage_winmem::KernelSource::PageTableScan,
+    )
+    .unwrap();
     let nt_build = triage_winmem::export_address(&vm, &kernel.pe, "NtBuildNumber").unwrap();
     let pa = vm.resolve(nt_build).unwrap() as usize;
     drop(phys);
@@ -154,9 +224,21 @@ fn unknown_guid_falls_back_to_build_then_discovery() {
     assert_eq!(info.build, Some(12345));
     assert_eq!(info.layout_source, Some(LayoutSource::Discovered));
     let found = info.layout.unwrap();
-    assert_eq!(found.eprocess_unique_process_id, by_build.eprocess_unique_process_id);
-    assert_eq!(found.eprocess_active_process_links, by_build.eprocess_active_process_links);
-    assert_eq!(found.eprocess_image_file_name, by_build.eprocess_image_file_name);
-    assert_eq!(found.eprocess_inherited_from_unique_process_id, by_build.eprocess_inherited_from_unique_process_id);
+    assert_eq!(
+        found.eprocess_unique_process_id,
+        by_build.eprocess_unique_process_id
+    );
+    assert_eq!(
+        found.eprocess_active_process_links,
+        by_build.eprocess_active_process_links
+    );
+    assert_eq!(
+        found.eprocess_image_file_name,
+        by_build.eprocess_image_file_name
+    );
+    assert_eq!(
+        found.eprocess_inherited_from_unique_process_id,
+        by_build.eprocess_inherited_from_unique_process_id
+    );
     assert_eq!(found.eprocess_token, by_build.eprocess_token);
 }

@@ -19,7 +19,17 @@ impl Img {
     }
     fn raw(self) -> SegmentedMemory<Vec<u8>> {
         let len = self.0.len() as u64;
-        SegmentedMemory::new(self.0, ContainerKind::Raw, vec![Segment { paddr: 0, file_offset: 0, len }], None, vec![])
+        SegmentedMemory::new(
+            self.0,
+            ContainerKind::Raw,
+            vec![Segment {
+                paddr: 0,
+                file_offset: 0,
+                len,
+            }],
+            None,
+            vec![],
+        )
     }
 }
 
@@ -43,7 +53,13 @@ fn four_level() -> Img {
 #[test]
 fn x64_4k_page() {
     let mem = four_level().raw();
-    assert_eq!(translate(&mem, Arch::X64, 0x1000, VA), Translation::Mapped { paddr: 0x5678, page_size: 0x1000 });
+    assert_eq!(
+        translate(&mem, Arch::X64, 0x1000, VA),
+        Translation::Mapped {
+            paddr: 0x5678,
+            page_size: 0x1000
+        }
+    );
     let vm = VirtualMemory::new(&mem, Arch::X64, 0x1000);
     let mut b = [0u8; 1];
     assert_eq!(vm.read(VA, &mut b), ReadOutcome::Full);
@@ -61,8 +77,20 @@ fn x64_large_pages() {
     m.q(0x1000 + idx(va1g, 4) * 8, 0x6000 | 7);
     m.q(0x6000 + idx(va1g, 3) * 8, 3 | 0x80); // 1 GiB page at physical 0
     let mem = m.raw();
-    assert_eq!(translate(&mem, Arch::X64, 0x1000, va2m), Translation::Mapped { paddr: 0x20_1234, page_size: 0x20_0000 });
-    assert_eq!(translate(&mem, Arch::X64, 0x1000, va1g), Translation::Mapped { paddr: 0x5_6789, page_size: 1 << 30 });
+    assert_eq!(
+        translate(&mem, Arch::X64, 0x1000, va2m),
+        Translation::Mapped {
+            paddr: 0x20_1234,
+            page_size: 0x20_0000
+        }
+    );
+    assert_eq!(
+        translate(&mem, Arch::X64, 0x1000, va1g),
+        Translation::Mapped {
+            paddr: 0x5_6789,
+            page_size: 1 << 30
+        }
+    );
 }
 
 #[test]
@@ -78,7 +106,15 @@ fn x64_software_ptes() {
     for (pte, kind) in cases {
         m.q(pte_at, pte);
         let mem = Img(m.0.clone()).raw();
-        assert_eq!(translate(&mem, Arch::X64, 0x1000, VA), Translation::PagedOut { kind, pte, level: 1 }, "{kind:?}");
+        assert_eq!(
+            translate(&mem, Arch::X64, 0x1000, VA),
+            Translation::PagedOut {
+                kind,
+                pte,
+                level: 1
+            },
+            "{kind:?}"
+        );
     }
     // A transition page is read from its frame by default.
     m.q(pte_at, 0x5000 | (1 << 11));
@@ -87,7 +123,10 @@ fn x64_software_ptes() {
     assert_eq!(vm.read_exact(VA, 1), Some(vec![0xAB]));
     m.q(pte_at, 0);
     let mem = m.raw();
-    assert_eq!(translate(&mem, Arch::X64, 0x1000, VA), Translation::NotPresent { level: 1 });
+    assert_eq!(
+        translate(&mem, Arch::X64, 0x1000, VA),
+        Translation::NotPresent { level: 1 }
+    );
 }
 
 #[test]
@@ -96,11 +135,25 @@ fn x64_table_in_a_hole_and_frame_beyond_image() {
     // Drop page 0x3000 (the PD) from the container: a hole, not zeros.
     let data = m.0;
     let segs = vec![
-        Segment { paddr: 0, file_offset: 0, len: 0x3000 },
-        Segment { paddr: 0x4000, file_offset: 0x4000, len: data.len() as u64 - 0x4000 },
+        Segment {
+            paddr: 0,
+            file_offset: 0,
+            len: 0x3000,
+        },
+        Segment {
+            paddr: 0x4000,
+            file_offset: 0x4000,
+            len: data.len() as u64 - 0x4000,
+        },
     ];
     let mem = SegmentedMemory::new(data.clone(), ContainerKind::Raw, segs, None, vec![]);
-    assert_eq!(translate(&mem, Arch::X64, 0x1000, VA), Translation::Hole { paddr: 0x3000 + idx(VA, 2) * 8, level: 2 });
+    assert_eq!(
+        translate(&mem, Arch::X64, 0x1000, VA),
+        Translation::Hole {
+            paddr: 0x3000 + idx(VA, 2) * 8,
+            level: 2
+        }
+    );
     let vm = VirtualMemory::new(&mem, Arch::X64, 0x1000);
     let mut b = [0u8; 4];
     assert_eq!(vm.read(VA, &mut b), ReadOutcome::Absent);
@@ -110,7 +163,11 @@ fn x64_table_in_a_hole_and_frame_beyond_image() {
     let mem = m.raw();
     assert!(matches!(
         translate(&mem, Arch::X64, 0x1000, VA),
-        Translation::Invalid { reason: InvalidReason::FrameBeyondImage, level: 2, .. }
+        Translation::Invalid {
+            reason: InvalidReason::FrameBeyondImage,
+            level: 2,
+            ..
+        }
     ));
 }
 
@@ -123,7 +180,13 @@ fn x64_self_loop_terminates() {
     }
     let mem = m.raw();
     for va in [0u64, VA, 0xFFFF_FFFF_FFFF_F000] {
-        assert_eq!(translate(&mem, Arch::X64, 0x1000, va), Translation::Mapped { paddr: 0x1000 + (va & 0xFFF), page_size: 0x1000 });
+        assert_eq!(
+            translate(&mem, Arch::X64, 0x1000, va),
+            Translation::Mapped {
+                paddr: 0x1000 + (va & 0xFFF),
+                page_size: 0x1000
+            }
+        );
     }
     let vm = VirtualMemory::new(&mem, Arch::X64, 0x1000);
     let mut big = vec![0u8; 0x10000];
@@ -135,7 +198,10 @@ fn x64_non_canonical_is_invalid() {
     let mem = four_level().raw();
     assert!(matches!(
         translate(&mem, Arch::X64, 0x1000, 0x0000_9000_0000_0000),
-        Translation::Invalid { reason: InvalidReason::NonCanonical, .. }
+        Translation::Invalid {
+            reason: InvalidReason::NonCanonical,
+            ..
+        }
     ));
 }
 
@@ -148,7 +214,10 @@ fn partial_virtual_read_reports_the_unmapped_page() {
     match vm.read(page, &mut b) {
         ReadOutcome::Partial { holes } => {
             assert_eq!(holes.len(), 1);
-            assert_eq!((holes[0].start, holes[0].end), (page + 0x1000, page + 0x2000));
+            assert_eq!(
+                (holes[0].start, holes[0].end),
+                (page + 0x1000, page + 0x2000)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -167,10 +236,22 @@ fn x86_pae() {
     m.q(0x1020 + ((va_large >> 30) & 3) * 8, 0x5000 | 1);
     m.q(0x5000 + ((va_large >> 21) & 0x1FF) * 8, 0x20_0000 | 0x83);
     let mem = Img(m.0).raw();
-    assert_eq!(translate(&mem, Arch::X86Pae, 0x1020, va), Translation::Mapped { paddr: 0x4567, page_size: 0x1000 });
+    assert_eq!(
+        translate(&mem, Arch::X86Pae, 0x1020, va),
+        Translation::Mapped {
+            paddr: 0x4567,
+            page_size: 0x1000
+        }
+    );
     // The large page's frame is beyond this 256 KiB image.
-    assert!(matches!(translate(&mem, Arch::X86Pae, 0x1020, va_large), Translation::Invalid { .. }));
-    assert_eq!(translate(&mem, Arch::X86Pae, 0x1020, 0x0000_1000), Translation::NotPresent { level: 3 });
+    assert!(matches!(
+        translate(&mem, Arch::X86Pae, 0x1020, va_large),
+        Translation::Invalid { .. }
+    ));
+    assert_eq!(
+        translate(&mem, Arch::X86Pae, 0x1020, 0x0000_1000),
+        Translation::NotPresent { level: 3 }
+    );
 }
 
 #[test]
@@ -182,8 +263,20 @@ fn x86_non_pae() {
     let va4m = 0x0040_1234u64;
     m.d(0x1000 + (va4m >> 22) * 4, 0x40_0000 | 0x83);
     let mem = m.raw();
-    assert_eq!(translate(&mem, Arch::X86, 0x1000, va), Translation::Mapped { paddr: 0x3456, page_size: 0x1000 });
-    assert_eq!(translate(&mem, Arch::X86, 0x1000, va4m), Translation::Mapped { paddr: 0x40_1234, page_size: 0x40_0000 });
+    assert_eq!(
+        translate(&mem, Arch::X86, 0x1000, va),
+        Translation::Mapped {
+            paddr: 0x3456,
+            page_size: 0x1000
+        }
+    );
+    assert_eq!(
+        translate(&mem, Arch::X86, 0x1000, va4m),
+        Translation::Mapped {
+            paddr: 0x40_1234,
+            page_size: 0x40_0000
+        }
+    );
     let vm = VirtualMemory::new(&mem, Arch::X86, 0x1000);
     assert_eq!(vm.read_ptr(va), Some(0));
 }
