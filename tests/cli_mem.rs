@@ -195,3 +195,45 @@ fn smss_view_and_tree() {
         "csrss is a child of the session smss:\n{tree}"
     );
 }
+
+#[test]
+fn busy_kernel_pool_and_many_processes() {
+    // The benchmark images' knobs: a share of memory mapped as pool (noise with decoy tags)
+    // and many processes. Every process must still be found once, by list and scan.
+    let Some(shared) = shared_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut sc = Scenario::clean_boot(19041);
+    sc.memory_size = 128 << 20;
+    sc.kernel_pool_fraction = 0.33;
+    let svc = sc
+        .processes
+        .iter()
+        .find(|p| p.name == "svchost.exe")
+        .unwrap()
+        .clone();
+    for i in 0..60u64 {
+        let mut p = svc.clone();
+        p.pid = 20_000 + 4 * i;
+        sc.processes.push(p);
+    }
+    let isf = triage_memgen::resolve_isf(&sc, &shared.join("symbols")).unwrap();
+    let img = dir.path().join("busy.raw");
+    let truth = write_image(&sc, &isf, &img, Format::Raw).unwrap();
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["mem", "ps", "-q", "--format", "csv"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let (_, rows) = common::parse_csv(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(rows.len(), truth.processes.len());
+    let linked = truth
+        .processes
+        .iter()
+        .filter(|p| p.linked_in_active_list)
+        .count();
+    assert_eq!(
+        rows.iter().filter(|r| r["found_by"] == "both").count(),
+        linked
+    );
+}

@@ -3,6 +3,7 @@
 #   smss-triage mem info   vs  vol windows.info
 #   smss-triage mem smss   vs  vol pslist + psscan + getsids + cmdline (and MemProcFS, if installed)
 # Usage: benches/mem/run.sh [SIZE] [BUILD]     (default 4G 19041)
+#   POOL_FRACTION (0.33), EXTRA_PROCESSES (281), BATCH=0 skips the 20-dump batch, BATCH_SIZE (256M)
 # Needs the venv of tools/oracle/setup.sh (SMSS_PY or .venv). Wall times, page cache warm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +19,10 @@ trap 'rm -rf "$work"' EXIT
 (cd "$repo" && cargo build --release -q -p smss-triage -p triage-memgen)
 tri=$repo/target/release/smss-triage
 img=$work/bench-$build.raw
-"$repo/target/release/memgen" --scenario "${SCENARIO:-clean}" --build "$build" --size "$size" --seed 1 --symbols "$symbols" -o "$img" >&2
+# Like the issue's reference image: noise in every free page, a third of memory mapped as
+# kernel pool, 300 processes.
+"$repo/target/release/memgen" --scenario "${SCENARIO:-clean}" --build "$build" --size "$size" --seed 1 \
+    --pool-fraction "${POOL_FRACTION:-0.33}" --extra-processes "${EXTRA_PROCESSES:-281}" --symbols "$symbols" -o "$img" >&2
 cat "$img" > /dev/null # warm the page cache for every reader alike
 
 # time_cmd NAME CMD... : best of 3 wall-clock runs, and the max RssAnon seen (KiB)

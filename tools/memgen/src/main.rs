@@ -24,6 +24,12 @@ struct Args {
     symbols: PathBuf,
     #[arg(short = 'o', long)]
     out: PathBuf,
+    /// Share of memory mapped as kernel pool, 0.0–0.9 (benchmark images: 0.33).
+    #[arg(long)]
+    pool_fraction: Option<f64>,
+    /// Add this many svchost.exe processes (benchmark images: enough for ~300 in all).
+    #[arg(long, default_value_t = 0)]
+    extra_processes: u32,
 }
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -35,6 +41,25 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Clones of the first svchost.exe with fresh PIDs, started a second apart after it.
+fn add_services(sc: &mut Scenario, n: u32) {
+    let Some(template) = sc
+        .processes
+        .iter()
+        .find(|p| p.name == "svchost.exe")
+        .cloned()
+    else {
+        return;
+    };
+    let top = sc.processes.iter().map(|p| p.pid).max().unwrap_or(0);
+    for i in 0..u64::from(n) {
+        let mut p = template.clone();
+        p.pid = top + 4 * (i + 1);
+        p.create_time = template.create_time + (i + 1) * triage_memgen::TICKS;
+        sc.processes.push(p);
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,6 +80,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(seed) = a.seed {
         sc.seed = seed;
     }
+    if let Some(f) = a.pool_fraction {
+        sc.kernel_pool_fraction = f;
+    }
+    add_services(&mut sc, a.extra_processes);
     let format = match a.format.as_str() {
         "raw" => Format::Raw,
         "crashdump" | "dmp" => Format::CrashDump64,

@@ -20,6 +20,11 @@ pub struct Scenario {
     pub system_time: u64,
     #[serde(default = "default_cpus")]
     pub processors: u32,
+    /// Share of physical memory (0.0..=0.9) additionally mapped into the kernel half as
+    /// nonpaged pool (2 MiB pages of noise with decoy tags), as a busy system has: what
+    /// a virtual-layer pool scanner such as Volatility's psscan must wade through.
+    #[serde(default)]
+    pub kernel_pool_fraction: f64,
     pub processes: Vec<ProcessSpec>,
 }
 
@@ -386,6 +391,7 @@ impl Scenario {
             seed: 1,
             system_time: t(3600 * 10),
             processors: 2,
+            kernel_pool_fraction: 0.0,
             processes: p,
         }
     }

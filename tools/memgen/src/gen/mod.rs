@@ -82,6 +82,20 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
     let small = pool_base + 4 * LARGE;
     k.map_fresh(&mut mem, small, 256 * PAGE, KERNEL_DATA, false)?;
     regions.push((small, small + 256 * PAGE));
+    // A busy system's pool: a share of RAM mapped into its own kernel region in 2 MiB pages.
+    // The frames are never written, so they stream out as noise with decoy tags: a pool
+    // scanner of the kernel's virtual memory has to read and reject all of it. Nothing is
+    // allocated in it, so no object is mapped twice.
+    if sc.kernel_pool_fraction > 0.0 {
+        let share = sc.kernel_pool_fraction.clamp(0.0, 0.9);
+        let large_pages = ((sc.memory_size as f64 * share) as u64) / LARGE;
+        let idx = pick(&mut rng, &mut used);
+        let busy = paging::canonical(idx << 39);
+        for i in 0..large_pages {
+            let pa = mem.alloc_large()?;
+            k.map_2m(&mut mem, busy + i * LARGE, pa, KERNEL_DATA)?;
+        }
+    }
     // Other kernel regions (PFN database, system PTEs, paged pool, session space): one page each,
     // so the PML4 has as many kernel entries as a real one.
     for _ in 0..4 {
