@@ -43,9 +43,10 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
         list.stats.found_by_scan_only,
         if list.stats.scan_ran { "" } else { ", no scan" }
     ));
-    report
-        .findings
-        .extend(crate::rules::process::check(&records));
+    report.findings.extend(crate::rules::process::check(
+        &records,
+        info.dump_time.map(filetime_iso).as_deref(),
+    ));
     report.processes = records;
     Ok(warnings)
 }

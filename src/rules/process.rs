@@ -140,8 +140,9 @@ pub fn parent_of<'a>(
         .max_by_key(|c| iso_seconds(&c.create_time))
 }
 
-/// Run every process rule over the processes of one dump.
-pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
+/// Run every process rule over the processes of one dump. `dump_time` (ISO-8601) is when
+/// the dump was taken, when the image says; else the newest process creation stands in.
+pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut by_pid: HashMap<u64, Vec<&ProcessRecord>> = HashMap::new();
     for p in procs {
@@ -151,10 +152,16 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
         .iter()
         .find(|p| p.pid == 4)
         .and_then(|p| iso_seconds(&p.create_time));
-    let newest = procs
-        .iter()
-        .filter_map(|p| iso_seconds(&p.create_time))
-        .max();
+    let (now, clock) = match dump_time.and_then(iso_seconds) {
+        Some(t) => (Some(t), "the dump was taken"),
+        None => (
+            procs
+                .iter()
+                .filter_map(|p| iso_seconds(&p.create_time))
+                .max(),
+            "the newest process started",
+        ),
+    };
 
     let smss: Vec<&ProcessRecord> = procs
         .iter()
@@ -246,9 +253,9 @@ pub fn check(procs: &[ProcessRecord]) -> Vec<Finding> {
                 ));
             }
             if is_live(p) {
-                if let (Some(t), Some(n)) = (iso_seconds(&p.create_time), newest) {
+                if let (Some(t), Some(n)) = (iso_seconds(&p.create_time), now) {
                     if n - t > SMSS_CHILD_LINGER_SECONDS {
-                        out.push(finding("SMSS-INSTANCES", Severity::High, p, format!("live; created {}s before the newest process", n - t), format!("a session smss.exe still alive {} s after it started: session children exit once csrss and winlogon/wininit run", n - t)));
+                        out.push(finding("SMSS-INSTANCES", Severity::High, p, format!("live; started {} s before {clock}", n - t), format!("a session smss.exe still alive {} s after it started: session children exit once csrss and winlogon/wininit run", n - t)));
                     }
                 }
             }
@@ -473,7 +480,7 @@ mod tests {
 
     #[test]
     fn clean_chain_has_no_findings() {
-        let f = check(&clean());
+        let f = check(&clean(), None);
         assert!(f.is_empty(), "{f:#?}");
     }
 
@@ -481,7 +488,7 @@ mod tests {
     fn smss_from_users_public() {
         let mut ps = clean();
         ps[1].image_path = r"\Device\HarddiskVolume3\Users\Public\smss.exe".into();
-        assert_eq!(rules(&check(&ps)), ["SMSS-PATH"]);
+        assert_eq!(rules(&check(&ps, None)), ["SMSS-PATH"]);
     }
 
     #[test]
@@ -490,7 +497,7 @@ mod tests {
         let mut evil = p(3000, 4, "smss.exe", "", "40");
         evil.user_sid = "S-1-5-21-1-2-3-1001".into();
         ps.push(evil);
-        let r = rules(&check(&ps));
+        let r = rules(&check(&ps, None));
         assert!(r.contains(&"SMSS-INSTANCES"), "{r:?}");
         assert!(r.contains(&"SMSS-USER"), "{r:?}");
     }
@@ -501,7 +508,7 @@ mod tests {
         ps[1].create_time = "2024-05-01T08:10:00Z".into();
         ps[1].ppid = 1234;
         ps[1].session.clear();
-        let r = rules(&check(&ps));
+        let r = rules(&check(&ps, None));
         assert!(
             r.contains(&"SMSS-LATE") && r.contains(&"SMSS-PARENT"),
             "{r:?}"
@@ -515,7 +522,7 @@ mod tests {
         ps.push(p(900, 800, "x.exe", "1", "59"));
         ps.last_mut().unwrap().create_time = "2024-05-01T09:00:00Z".into();
         ps[1].command_line = r"\SystemRoot\System32\smss.exe -install backdoor".into();
-        let r = rules(&check(&ps));
+        let r = rules(&check(&ps, None));
         assert!(
             r.contains(&"SMSS-INSTANCES") && r.contains(&"SMSS-CMDLINE"),
             "{r:?}"
@@ -531,7 +538,7 @@ mod tests {
         let mut b = p(1600, 800, "svchost.exe", "0", "21");
         b.peb_image_path = r"C:\Windows\explorer.exe".into();
         ps.push(b);
-        let r = rules(&check(&ps));
+        let r = rules(&check(&ps, None));
         assert!(
             r.contains(&"NAME-LOOKALIKE") && r.contains(&"HIDDEN") && r.contains(&"PEB-MASQ"),
             "{r:?}"
@@ -539,7 +546,23 @@ mod tests {
         // an exited process found only by the scan is not hidden
         let mut ps = clean();
         ps[2].found_by = "scan".into();
-        assert!(check(&ps).is_empty());
+        assert!(check(&ps, None).is_empty());
+    }
+
+    #[test]
+    fn lingering_child_is_judged_against_the_dump_time() {
+        let mut ps = clean();
+        ps[3].exit_time.clear(); // session-1 child still alive, started at 08:00:06
+                                 // The newest process started at 08:00:12: without a dump time, nothing lingers yet.
+        assert!(check(&ps, None).is_empty());
+        // Taken an hour later, the child has outstayed its session setup.
+        let f = check(&ps, Some("2024-05-01T09:00:00Z"));
+        assert_eq!(rules(&f), ["SMSS-INSTANCES"]);
+        assert!(
+            f[0].evidence.contains("before the dump was taken"),
+            "{}",
+            f[0].evidence
+        );
     }
 
     #[test]
@@ -547,7 +570,7 @@ mod tests {
         let mut ps = clean();
         ps.push(p(2000, 560, "explorer.exe", "1", "15"));
         ps.push(p(2100, 2000, "csrss.exe", "1", "16"));
-        assert_eq!(rules(&check(&ps)), ["CHILD-PARENT"]);
+        assert_eq!(rules(&check(&ps, None)), ["CHILD-PARENT"]);
     }
 
     #[test]
@@ -555,7 +578,11 @@ mod tests {
         let mut ps = clean();
         // A process created after csrss that reuses the exited smss child's PID is not its parent.
         ps.push(p(400, 800, "notepad.exe", "0", "50"));
-        assert!(check(&ps).is_empty(), "{:?}", rules(&check(&ps)));
+        assert!(
+            check(&ps, None).is_empty(),
+            "{:?}",
+            rules(&check(&ps, None))
+        );
     }
 
     #[test]
@@ -563,7 +590,7 @@ mod tests {
         let mut ps = clean();
         ps[9].user_sid = "S-1-5-21-9-9-9-500".into();
         ps[9].privileges_enabled = "SeChangeNotifyPrivilege;SeDebugPrivilege".into();
-        let r = rules(&check(&ps));
+        let r = rules(&check(&ps, None));
         assert_eq!(r, ["BAD-USER", "SEDEBUG"]);
     }
 
