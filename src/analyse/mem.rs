@@ -31,8 +31,14 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
         scan: !opts.no_scan,
         ..Default::default()
     };
-    let list = triage_winproc::processes(phys.as_ref(), &info, &popts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let list = match triage_winproc::processes(phys.as_ref(), &info, &popts) {
+        Ok(l) => l,
+        Err(e) => {
+            // The kernel facts above still stand: report them, partial.
+            warnings.push(format!("processes not read: {e}"));
+            return Ok(warnings);
+        }
+    };
     warnings.extend(list.warnings.iter().cloned());
     let mut records: Vec<ProcessRecord> = list.processes.iter().map(process_record).collect();
     fill_parent_names(&mut records);
