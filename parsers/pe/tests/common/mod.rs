@@ -1,34 +1,11 @@
 //! Where the test data is, and how to run the independent tools.
-#![allow(dead_code)]
-
+#![allow(dead_code, unused_imports)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use triage_testkit::{pe_dir as shared_pe_dir, shared_dir};
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
-}
-
-/// `$SMSS_SHARED`, or `../shared` beside the repository. In CI a missing
-/// directory fails the test; elsewhere the caller skips with a note.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SMSS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if in_ci() {
-        panic!(
-            "shared test data not found at {} (set SMSS_SHARED)",
-            dir.display()
-        );
-    }
-    eprintln!("note: {} not found, test skipped", dir.display());
-    None
-}
-
-pub fn shared_pe_dir() -> Option<PathBuf> {
-    shared_dir().map(|d| d.join("samples/pe"))
 }
 
 pub fn shared_pe(name: &str) -> Option<Vec<u8>> {

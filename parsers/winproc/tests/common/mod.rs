@@ -1,29 +1,11 @@
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use triage_memgen::{generate, resolve_isf, Format, Scenario, Truth};
 
-/// `$SMSS_SHARED`, else `<repo>/../shared`. Absent: panic in CI, `None` elsewhere.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SMSS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("shared/ not found at {} (set SMSS_SHARED)", dir.display());
-    }
-    eprintln!("note: shared/ not found at {}; test skipped", dir.display());
-    None
-}
-
-pub fn symbols_dir() -> Option<PathBuf> {
-    shared_dir().map(|d| d.join("symbols"))
-}
-
+pub use triage_testkit::{shared_dir, symbols_dir};
 /// Writes the scenario's image into `dir` with the real ISF of its build.
 pub fn generate_image(
     sc: &Scenario,

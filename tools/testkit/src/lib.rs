@@ -1,0 +1,49 @@
+//! Where the tests of every crate find their fixtures: one `shared_dir()` for the whole
+//! workspace, so the rule "missing shared data fails in CI, skips elsewhere" lives once.
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's own generated samples (`samples/`).
+pub fn samples_dir() -> PathBuf {
+    repo_dir().join("samples")
+}
+
+/// `$SMSS_SHARED`, else `../shared` beside the checkout: real third-party evidence, never
+/// copied into the repository. Missing: a panic under `CI` (tests must fail, not skip,
+/// there), `None` with a note elsewhere.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SMSS_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_dir().join("../shared"));
+    if dir.join("samples").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("shared test data not found at {} (set SMSS_SHARED): CI runs with ../shared beside the checkout", dir.display());
+    }
+    eprintln!(
+        "note: shared test data not found at {}; test skipped",
+        dir.display()
+    );
+    None
+}
+
+/// `shared/symbols`: the real Windows kernel ISF files.
+pub fn symbols_dir() -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("symbols"))
+}
+
+/// `shared/samples/hives`.
+pub fn hives_dir() -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("samples/hives"))
+}
+
+/// `shared/samples/pe`.
+pub fn pe_dir() -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("samples/pe"))
+}
