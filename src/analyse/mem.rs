@@ -282,10 +282,35 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
             (p.display().to_string(), r)
         })
         .collect();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // With --out, the rows go to DIR/mem_info.csv (or .jsonl), like the other records.
+    let (mut out, format): (Box<dyn Write>, OutputFormat) = match &common.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let jsonl = effective_format(common) == OutputFormat::Jsonl;
+            let path = dir.join(if jsonl {
+                "mem_info.jsonl"
+            } else {
+                "mem_info.csv"
+            });
+            if !common.quiet {
+                eprintln!("wrote {}", path.display());
+            }
+            let file = std::fs::File::create(&path)?;
+            (
+                Box::new(std::io::BufWriter::new(file)),
+                if jsonl {
+                    OutputFormat::Jsonl
+                } else {
+                    OutputFormat::Csv
+                },
+            )
+        }
+        None => (
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            effective_format(common),
+        ),
+    };
     let mut failed = false;
-    let format = effective_format(common);
     let mut csv_rows = Vec::new();
     for (input, r) in &results {
         let info = match r {
