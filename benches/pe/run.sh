@@ -5,12 +5,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-: "${RUST_CMD:=$repo/target/release/examples/pe_walk}"
-# Later: RUST_CMD="$repo/target/release/smss-triage pe --format csv"
+: "${RUST_CMD:=$repo/target/release/smss-triage pe -q --format csv}"
+# The library alone: RUST_CMD="$repo/target/release/examples/pe_walk"
 : "${PYTHON:=${SMSS_PY:-$repo/.venv/bin/python}}"
 n=${1:-2000}
 
-(cd "$repo" && cargo build --release -q -p triage-pe --example pe_walk)
+(cd "$repo" && cargo build --release -q -p smss-triage && cargo build --release -q -p triage-pe --example pe_walk)
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 "$here/make_corpus.sh" "$corpus" "$n"
