@@ -19,13 +19,6 @@ impl Progress {
         }
     }
 
-    pub fn disabled() -> Progress {
-        Progress {
-            enabled: false,
-            last: Mutex::new(None),
-        }
-    }
-
     pub fn start(&self, total: usize) {
         if self.enabled && total > 1 {
             eprint!("\r\x1b[2Kscanning {total} inputs");

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::detect::Format;
 use crate::evidence::{self, Evidence};
-use crate::model::{InputRecord, InputReport, InputStatus};
+use crate::model::{InputReport, InputStatus};
 use crate::progress::Progress;
 
 /// Which analysers a command allows.
@@ -173,12 +173,4 @@ fn skipped(mut report: InputReport, why: &str) -> InputReport {
     report.input.status = Some(InputStatus::Skipped);
     report.input.detail = why.to_string();
     report
-}
-
-/// Convenience for tests and callers that build a record by hand.
-pub fn input_record(path: &str) -> InputRecord {
-    InputRecord {
-        input: path.to_string(),
-        ..Default::default()
-    }
 }
