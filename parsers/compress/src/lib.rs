@@ -1,0 +1,2 @@
+//! Windows decompressors. (skeleton: filled in by the compress work)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! NTFS. (skeleton: filled in by the NTFS work)
+#![forbid(unsafe_code)]

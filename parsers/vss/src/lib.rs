@@ -1,0 +1,2 @@
+//! Volume shadow copies. (skeleton: filled in by the VSS work)
+#![forbid(unsafe_code)]
