@@ -47,3 +47,27 @@ pub fn hives_dir() -> Option<PathBuf> {
 pub fn pe_dir() -> Option<PathBuf> {
     shared_dir().map(|d| d.join("samples/pe"))
 }
+
+/// An external program the tests use as an oracle or a fixture maker (sleuthkit's `fls`,
+/// `qemu-img`, `ewfacquire`, `mkntfs`, …), found on `PATH`. Missing: a panic under `CI`
+/// (`.ci/run` installs every one), `None` with a note elsewhere.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("test tool `{name}` not found: .ci/run must install it");
+        }
+        eprintln!("note: test tool `{name}` not found; test skipped");
+    }
+    found
+}
+
+/// `shared/samples/<sub>` (e.g. `disk`, `ntfs`, `evtx`).
+pub fn sample_dir(sub: &str) -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("samples").join(sub))
+}
