@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MemCommand,
     },
+    /// Disk images (raw, split raw, E01, VMDK, VHD, VHDX, qcow2) and bare NTFS volumes.
+    Disk {
+        #[command(subcommand)]
+        command: DiskCommand,
+    },
     /// List every rule: id, severity, ATT&CK technique, what it means.
     Rules {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -90,6 +95,47 @@ pub enum MemCommand {
         common: Common,
         #[command(flatten)]
         mem: MemOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiskCommand {
+    /// Container, virtual size, partitions (offset, size, type, GUIDs), file systems,
+    /// cluster size, MFT size and record count, bytes read.
+    Info {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Every file-system entry, in use and deleted, with both NTFS time sets (`entries`).
+    Ls {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only this partition (its number in `disk info`).
+        #[arg(long, value_name = "N")]
+        partition: Option<u32>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write one file's content to stdout, decompressed (LZNT1, WOF). Only to stdout:
+    /// redirect it where you keep extracted files.
+    Cat {
+        image: PathBuf,
+        /// Path inside the volume (`\Windows\System32\smss.exe`, `/` also accepted);
+        /// `PATH:STREAM` for an alternate data stream.
+        #[arg(required_unless_present = "entry")]
+        path: Option<String>,
+        /// The partition to read (default: the only NTFS volume, or the first that has
+        /// the path).
+        #[arg(long, value_name = "N")]
+        partition: Option<u32>,
+        /// Read MFT entry N instead of a path.
+        #[arg(long, value_name = "N", conflicts_with = "path")]
+        entry: Option<u64>,
+        /// With --entry: this alternate data stream.
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
     },
 }
 

@@ -57,6 +57,21 @@ impl Format {
         }
     }
 
+    /// A disk image or a volume: routed to the disk analyser.
+    pub fn is_disk(self) -> bool {
+        matches!(
+            self,
+            Format::Ewf
+                | Format::Vmdk
+                | Format::Vhdx
+                | Format::Vhd
+                | Format::Qcow2
+                | Format::Ntfs
+                | Format::Mbr
+                | Format::Gpt
+        )
+    }
+
     pub fn is_memory(self) -> bool {
         matches!(
             self,
@@ -90,6 +105,30 @@ pub fn has_low_stub(data: &[u8]) -> bool {
             let v = u64::from_le_bytes(q.try_into().unwrap_or([0; 8]));
             v & 0xFFFF_FFFF_FFFF_00FF == 0x0000_0001_0006_00E9
         })
+}
+
+/// Detect the format of a source: its first 8 KiB and last 512 bytes, and for raw memory
+/// the processor start block in its first MiB.
+pub fn detect_source(src: &dyn triage_source::ByteSource) -> Format {
+    let len = src.len();
+    if let Some(whole) = src.as_slice() {
+        let head = &whole[..whole.len().min(8192)];
+        let tail = &whole[whole.len().saturating_sub(512)..];
+        return detect(head, tail, Some(whole));
+    }
+    let mut head = vec![0u8; len.min(8192) as usize];
+    let _ = triage_source::read_lossy(src, 0, &mut head);
+    let mut tail = vec![0u8; len.min(512) as usize];
+    let _ = triage_source::read_lossy(src, len - tail.len() as u64, &mut tail);
+    let f = detect(&head, &tail, None);
+    if f == Format::Unknown && len >= 16 * 1024 * 1024 {
+        let mut first = vec![0u8; 0x10_0000];
+        let _ = triage_source::read_lossy(src, 0, &mut first);
+        if has_low_stub(&first) {
+            return Format::RawMemory;
+        }
+    }
+    f
 }
 
 /// Detect a format. `head` is the start of the file (at least 4 KiB when the file is
@@ -133,6 +172,10 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
     }
     if starts(b"KDMV") || starts(b"# Disk DescriptorFile") {
         return Format::Vmdk;
+    }
+    // A dynamic or differencing VHD keeps a copy of its footer at the start.
+    if starts(b"conectix") {
+        return Format::Vhd;
     }
     if starts(b"vhdxfile") {
         return Format::Vhdx;

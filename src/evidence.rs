@@ -1,67 +1,109 @@
-//! Opening evidence: read-only, memory-mapped, never written.
+//! Opening evidence: read-only, never written. Evidence is a byte source with a location
+//! (a loose file, or a file inside a disk image) and the directory that holds it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use memmap2::Mmap;
 use sha2::{Digest, Sha256};
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use triage_source::{
+    ByteSource, FileSource, LocalSiblings, Location, MemorySource, Siblings, Source,
+};
 
 use crate::detect::{self, Format};
 
-/// One opened input. The map is shared read-only; nothing here can write the file.
+/// The most bytes read into memory for an analyser that wants one slice (a PE file or a
+/// hive inside a disk image). Larger files are reported, never allocated.
+pub const MAX_IN_MEMORY: u64 = 1 << 30;
+
+/// One opened input.
 pub struct Evidence {
-    pub path: PathBuf,
-    map: Option<Mmap>,
+    /// The content. Loose files are memory-mapped; files inside an image are read through
+    /// the image, and read into memory (bounded) when an analyser wants one slice.
+    pub source: Source,
+    /// The directory that holds it: hive logs, crash-dump companions, EWF segments.
+    pub siblings: Arc<dyn Siblings>,
+    /// The last component of its name, as found.
+    pub name: String,
+    /// The path on the examiner's disk, for a loose file.
+    pub path: Option<PathBuf>,
     pub format: Format,
 }
 
 impl Evidence {
+    /// A loose file on the examiner's disk.
     pub fn open(path: &Path) -> Result<Evidence> {
-        // File::open is read-only: evidence is never opened for writing.
-        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("{}: cannot stat", path.display()))?
-            .len();
-        let map = if len == 0 {
-            None // mapping an empty file fails on some platforms; it has no content anyway
-        } else {
-            // SAFETY: the map is read-only. If another process truncates the file while we
-            // read it we may fault; evidence should be on read-only media or a copy.
-            Some(
-                unsafe { Mmap::map(&file) }
-                    .with_context(|| format!("{}: cannot map", path.display()))?,
-            )
-        };
-        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-        let head = &bytes[..bytes.len().min(8192)];
-        let tail = &bytes[bytes.len().saturating_sub(512)..];
-        let format = detect::detect(head, tail, Some(bytes));
-        Ok(Evidence {
-            path: path.to_path_buf(),
-            map,
-            format,
-        })
+        let src = FileSource::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut ev = Evidence::from_source(Arc::new(src), Arc::new(LocalSiblings::of(path)), name);
+        ev.path = Some(path.to_path_buf());
+        Ok(ev)
     }
 
+    /// A source found elsewhere (inside a disk image). Detected by content like any input.
+    pub fn from_source(source: Source, siblings: Arc<dyn Siblings>, name: String) -> Evidence {
+        let format = detect::detect_source(source.as_ref());
+        Evidence {
+            source,
+            siblings,
+            name,
+            path: None,
+            format,
+        }
+    }
+
+    /// Make the content one slice in memory when it is not already (a file inside an
+    /// image), so the slice-based analysers (PE, hive) can read it.
+    pub fn materialise(&mut self) -> Result<()> {
+        if self.source.as_slice().is_some() {
+            return Ok(());
+        }
+        let bytes = triage_source::read_all(self.source.as_ref(), MAX_IN_MEMORY)?.into_owned();
+        let loc = self.source.location().clone();
+        self.source = Arc::new(MemorySource::new(loc, bytes));
+        Ok(())
+    }
+
+    /// The content as one slice: empty until [`Evidence::materialise`] for a source that
+    /// is not in memory.
     pub fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        self.source.as_slice().unwrap_or(&[])
     }
 
     pub fn len(&self) -> u64 {
-        self.bytes().len() as u64
+        self.source.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes().is_empty()
+        self.source.is_empty()
+    }
+
+    pub fn location(&self) -> &Location {
+        self.source.location()
     }
 
     pub fn sha256(&self) -> String {
-        hex(&Sha256::digest(self.bytes()))
+        if let Some(b) = self.source.as_slice() {
+            return hex(&Sha256::digest(b));
+        }
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut off = 0u64;
+        while off < self.len() {
+            let n = (self.len() - off).min(buf.len() as u64) as usize;
+            let _holes = triage_source::read_lossy(self.source.as_ref(), off, &mut buf[..n]);
+            h.update(&buf[..n]);
+            off += n as u64;
+        }
+        hex(&h.finalize())
     }
 
+    /// What records and errors call this input.
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        self.location().to_string()
     }
 }
 

@@ -14,3 +14,4 @@ pub mod names;
 pub mod output;
 pub mod progress;
 pub mod rules;
+pub mod time;

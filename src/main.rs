@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use smss_triage::analyse::{Options, Scope};
-use smss_triage::cli::{Cli, Command, Common, MemCommand, MemOptions};
+use smss_triage::cli::{Cli, Command, Common, DiskCommand, MemCommand, MemOptions};
 use smss_triage::commands::{batch, View, EXIT_INPUT_ERROR};
 use smss_triage::model::RecordKind;
 use smss_triage::output::OutputFormat;
@@ -34,7 +34,10 @@ fn run(cli: Cli) -> Result<u8> {
             &paths,
             Scope::All,
             &common,
-            mem_options(&mem, &common),
+            Options {
+                triage: true,
+                ..mem_options(&mem, &common)
+            },
             View {
                 main: RecordKind::Inputs,
                 with_findings: true,
@@ -68,6 +71,39 @@ fn run(cli: Cli) -> Result<u8> {
                 },
             )
         }
+        Command::Disk { command } => match command {
+            DiskCommand::Info { paths, common } => batch(
+                &paths,
+                Scope::Disk,
+                &common,
+                base_options(&common),
+                View {
+                    main: RecordKind::Volumes,
+                    with_findings: false,
+                },
+            ),
+            DiskCommand::Ls {
+                paths,
+                partition,
+                common,
+            } => {
+                setup_threads(common.threads);
+                smss_triage::analyse::disk_commands::ls_command(&paths, partition, &common)
+            }
+            DiskCommand::Cat {
+                image,
+                path,
+                partition,
+                entry,
+                stream,
+            } => smss_triage::analyse::disk_commands::cat_command(
+                &image,
+                path.as_deref(),
+                partition,
+                entry,
+                stream.as_deref(),
+            ),
+        },
         Command::Mem { command } => match command {
             MemCommand::Info { paths, common, mem } => {
                 let opts = mem_options(&mem, &common);

@@ -62,15 +62,21 @@ pub enum RecordKind {
     Processes,
     Registry,
     Findings,
+    /// Disk images: one row per partition / volume.
+    Volumes,
+    /// Disk images (`disk ls`): one row per file-system entry.
+    Entries,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::Inputs,
         RecordKind::Files,
         RecordKind::Processes,
         RecordKind::Registry,
         RecordKind::Findings,
+        RecordKind::Volumes,
+        RecordKind::Entries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +86,8 @@ impl RecordKind {
             RecordKind::Processes => "processes",
             RecordKind::Registry => "registry",
             RecordKind::Findings => "findings",
+            RecordKind::Volumes => "volumes",
+            RecordKind::Entries => "entries",
         }
     }
 }
@@ -91,7 +99,7 @@ impl FromStr for RecordKind {
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings)")
+                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings, volumes, entries)")
             })
     }
 }
@@ -180,6 +188,31 @@ pub struct FileRecord {
     /// Trust chain verdict. We do not verify chains: always `not verified` when signed.
     pub chain: String,
     pub warnings: String,
+    /// On a disk image: the volume the file is on (`host.E01 › p2 NTFS`), else empty.
+    pub volume: String,
+    /// On a disk image: the MFT record (0 elsewhere).
+    pub mft_entry: u64,
+    /// On a disk image: the entry is deleted (its record is not in use).
+    pub deleted: bool,
+    pub si_created: String,
+    pub si_modified: String,
+    pub si_mft_modified: String,
+    pub si_accessed: String,
+    pub fn_created: String,
+    pub fn_modified: String,
+    pub fn_mft_modified: String,
+    pub fn_accessed: String,
+    /// The same times as typed values, for the rules (not a column).
+    #[serde(skip)]
+    pub ntfs_times: Option<NtfsTimes>,
+}
+
+/// `$STANDARD_INFORMATION` and `$FILE_NAME` times of a file on NTFS, as FILETIMEs in
+/// the order created, modified, MFT modified, accessed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NtfsTimes {
+    pub si: [u64; 4],
+    pub fn_: [u64; 4],
 }
 
 /// One row per process (memory dumps).
@@ -210,6 +243,9 @@ pub struct ProcessRecord {
     pub found_by: String,
     pub eprocess_virtual: String,
     pub eprocess_physical: String,
+    /// Where the dump was read: empty for a loose dump, the path inside a disk image
+    /// (`host.E01 › p2 NTFS › \Windows\MEMORY.DMP`) otherwise.
+    pub location: String,
 }
 
 /// One row per registry fact (a Session Manager value, an IFEO entry, a dumped value).
@@ -226,6 +262,77 @@ pub struct RegistryRecord {
     pub value_type: String,
     pub data: String,
     pub last_written: String,
+    pub detail: String,
+    /// Where the hive was read: empty for a loose hive, the path inside a disk image
+    /// (`host.E01 › p2 NTFS › \Windows\System32\config\SYSTEM`) otherwise.
+    pub location: String,
+}
+
+/// One row per partition (or bare volume) of a disk image.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct VolumeRecord {
+    pub input: String,
+    pub sha256: String,
+    /// Where the volume is: `host.E01 › p2 NTFS`.
+    pub location: String,
+    pub container: String,
+    pub container_variant: String,
+    pub virtual_size: u64,
+    /// `mbr`, `gpt` or `none` (a bare volume).
+    pub scheme: String,
+    pub sector_size: u32,
+    pub partition: u32,
+    pub offset: u64,
+    pub size: u64,
+    pub partition_type: String,
+    pub gpt_type: String,
+    pub gpt_guid: String,
+    pub partition_name: String,
+    pub file_system: String,
+    pub cluster_size: u64,
+    pub mft_record_size: u64,
+    pub mft_offset: u64,
+    pub mft_bytes: u64,
+    pub mft_records: u64,
+    pub serial: String,
+    pub label: String,
+    /// Shadow copies of the volume: `count` (`;`-joined creation times in `detail`).
+    pub snapshots: u64,
+    /// Bytes read from the volume to produce this row.
+    pub bytes_read: u64,
+    pub detail: String,
+}
+
+/// One row per file-system entry (`disk ls`): in use and deleted, with both time sets.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct EntryRecord {
+    pub input: String,
+    pub sha256: String,
+    /// The volume the entry is on: `host.E01 › p2 NTFS`.
+    pub volume: String,
+    pub path: String,
+    pub mft_entry: u64,
+    pub sequence: u16,
+    pub parent_entry: u64,
+    pub parent_sequence: u16,
+    pub deleted: bool,
+    pub directory: bool,
+    pub si_created: String,
+    pub si_modified: String,
+    pub si_mft_modified: String,
+    pub si_accessed: String,
+    pub fn_created: String,
+    pub fn_modified: String,
+    pub fn_mft_modified: String,
+    pub fn_accessed: String,
+    pub size: u64,
+    pub allocated: u64,
+    pub flags: String,
+    /// Every `$FILE_NAME` other than the one in `path` (DOS 8.3 names, hard links).
+    pub other_names: String,
+    pub streams: String,
+    pub reparse_tag: String,
+    pub hard_links: u16,
     pub detail: String,
 }
 
@@ -246,6 +353,9 @@ pub struct Finding {
     pub evidence: String,
     /// One line a responder can paste into a report.
     pub explanation: String,
+    /// Where the subject was found inside a disk image (`host.E01 › p2 NTFS ›
+    /// \Users\Public\smss.exe`); empty for loose evidence.
+    pub location: String,
 }
 
 impl Finding {
@@ -269,6 +379,7 @@ impl Finding {
             subject: subject.into(),
             evidence: evidence.into(),
             explanation: explanation.into(),
+            location: String::new(),
         }
     }
 }
@@ -281,6 +392,8 @@ pub struct InputReport {
     pub processes: Vec<ProcessRecord>,
     pub registry: Vec<RegistryRecord>,
     pub findings: Vec<Finding>,
+    pub volumes: Vec<VolumeRecord>,
+    pub entries: Vec<EntryRecord>,
 }
 
 impl InputReport {
@@ -304,6 +417,14 @@ impl InputReport {
         for f in &mut self.findings {
             f.input.clone_from(&input);
             f.sha256.clone_from(&sha);
+        }
+        for v in &mut self.volumes {
+            v.input.clone_from(&input);
+            v.sha256.clone_from(&sha);
+        }
+        for e in &mut self.entries {
+            e.input.clone_from(&input);
+            e.sha256.clone_from(&sha);
         }
         self.input.findings = self.findings.len();
         self.input.max_severity = self

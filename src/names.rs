@@ -364,20 +364,92 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
 
 /// Where a protected binary legitimately lives. `dir` is the directory part of a
 /// path, in any separator, with or without drive or `\SystemRoot` prefix.
+///
+/// `rooted` says the path starts at a volume's root (a file read from a disk image):
+/// then only the volume's own system directories count, so `\Users\Public\Windows\
+/// System32` is not mistaken for `\Windows\System32`. A loose file's path (a triage
+/// collection `case/C/Windows/System32/smss.exe`) has an unknown root; there the path
+/// must end in a system directory with no user-writable place before it.
 pub fn is_legitimate_dir(protected: &str, dir: &str) -> bool {
+    is_genuine_location(protected, dir, false)
+}
+
+/// See [`is_legitimate_dir`]; `rooted` for paths inside a volume.
+pub fn is_genuine_location(protected: &str, dir: &str, rooted: bool) -> bool {
     let d = normalise_dir(dir);
-    if d.ends_with("windows/system32") || d.ends_with("windows.old/windows/system32") {
-        return true;
+    let d = d.strip_prefix("c:").unwrap_or(&d).to_string();
+    if rooted {
+        return GENUINE_ROOTS.iter().any(|root| matches_root(&d, root, protected));
     }
-    // The component store keeps genuine copies of every inbox binary.
-    if d.contains("windows/winsxs/") {
-        return true;
+    // Unknown root: the tail must be a system directory, and nothing before it a place
+    // users write to.
+    let comps: Vec<&str> = d.split('/').filter(|c| !c.is_empty()).collect();
+    let user_place = comps.iter().any(|c| {
+        matches!(
+            *c,
+            "users" | "programdata" | "temp" | "tmp" | "appdata" | "$recycle.bin" | "perflogs" | "public"
+        )
+    });
+    if user_place && !d.contains("/programdata/docker/windowsfilter/") {
+        return false;
     }
-    // 64-bit Windows ships a 32-bit svchost for WOW64 services.
-    if protected == "svchost.exe" && d.ends_with("windows/syswow64") {
-        return true;
+    GENUINE_ROOTS.iter().any(|root| {
+        // Try the root at every component boundary: the collection prefix is unknown.
+        (0..comps.len()).any(|i| {
+            let tail = format!("/{}", comps[i..].join("/"));
+            matches_root(&tail, root, protected)
+        })
+    })
+}
+
+/// The directories (from a volume's root) where genuine copies of the boot-chain binaries
+/// live, with why. `*` is one path component; a trailing `/**` is any depth below.
+/// Each is a false-positive note in `docs/rules.md` (FILE-PROTECTED-PATH).
+const GENUINE_ROOTS: &[(&str, Option<&str>)] = &[
+    // The running system.
+    ("/windows/system32", None),
+    // The 32-bit svchost for WOW64 services.
+    ("/windows/syswow64", Some("svchost.exe")),
+    // The component store: every inbox binary, per version, and its Backup folder.
+    ("/windows/winsxs/*", None),
+    ("/windows/winsxs/backup", None),
+    // Servicing stacks and cumulative updates stage binaries here.
+    ("/windows/servicing/**", None),
+    ("/windows/softwaredistribution/download/**", None),
+    // The previous installation after an upgrade, and the upgrade's staging area.
+    ("/windows.old/windows/system32", None),
+    ("/windows.old/windows/syswow64", Some("svchost.exe")),
+    ("/windows.old/windows/winsxs/*", None),
+    ("/$windows.~bt/**", None),
+    ("/$windows.~ws/**", None),
+    // Windows XP / 2003: the file-protection cache and service-pack backups.
+    ("/windows/system32/dllcache", None),
+    ("/windows/$ntservicepackuninstall$", None),
+    ("/windows/servicepackfiles/**", None),
+    // Container base layers: Windows Sandbox and Docker keep a whole System32.
+    ("/programdata/docker/windowsfilter/*/files/windows/system32", None),
+    ("/programdata/microsoft/windows/containers/**", None),
+    // Drivers' own copies (rare, but genuine).
+    ("/windows/system32/driverstore/filerepository/*", None),
+];
+
+fn matches_root(d: &str, root: &(&str, Option<&str>), protected: &str) -> bool {
+    let (pattern, only) = root;
+    if let Some(only) = only {
+        if *only != protected {
+            return false;
+        }
     }
-    false
+    let dc: Vec<&str> = d.split('/').filter(|c| !c.is_empty()).collect();
+    let pc: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let (pc, deep) = match pc.last() {
+        Some(&"**") => (&pc[..pc.len() - 1], true),
+        _ => (&pc[..], false),
+    };
+    if dc.len() < pc.len() || (!deep && dc.len() != pc.len()) {
+        return false;
+    }
+    pc.iter().zip(&dc).all(|(p, c)| *p == "*" || p == c)
 }
 
 /// Lower-case, forward slashes, `\SystemRoot` / `%SystemRoot%` read as `windows`,

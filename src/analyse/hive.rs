@@ -2,10 +2,8 @@
 //! Manager of every control set (SYSTEM), IFEO and SilentProcessExit (SOFTWARE), all as
 //! registry records; then the registry rules.
 
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use memmap2::Mmap;
 use triage_hivecfg::{self as cfg, Data, HiveType, RegValue, SessionManagerConfig};
 use triage_regf::{filetime_to_iso8601, HiveBuf};
 
@@ -25,16 +23,12 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
 
-    // Transaction logs beside the hive, mapped read-only like the hive itself.
-    let log_maps = find_logs(&ev.path)
-        .into_iter()
-        .filter_map(|p| map_readonly(&p).ok().map(|m| (p, m)))
-        .collect::<Vec<_>>();
-    let log_names: Vec<String> = log_maps.iter().map(|(p, _)| file_name(p)).collect();
-    let logs: Vec<(&str, &[u8])> = log_names
+    // Transaction logs beside the hive, found through the directory that holds it (on the
+    // examiner's disk or inside an image), read-only like the hive itself.
+    let log_sources = find_logs(ev, &mut warnings);
+    let logs: Vec<(&str, &[u8])> = log_sources
         .iter()
-        .zip(&log_maps)
-        .map(|(n, (_, m))| (n.as_str(), &m[..]))
+        .map(|(n, b)| (n.as_str(), b.as_slice().unwrap_or(&[])))
         .collect();
 
     let primary = triage_regf::Hive::from_bytes(ev.bytes()).context("not a readable hive")?;
@@ -493,44 +487,33 @@ pub fn hive_type_name(k: HiveType) -> &'static str {
 }
 
 /// `NAME.LOG1`, `NAME.LOG2` (and the old `NAME.LOG`) beside the hive, any case.
-fn find_logs(hive: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name()) else {
-        return Vec::new();
-    };
-    let name = name.to_string_lossy().to_lowercase();
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut logs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
-            [".log1", ".log2", ".log"]
-                .iter()
-                .any(|ext| n == format!("{name}{ext}"))
-        })
-        .collect();
-    logs.sort(); // .LOG1 before .LOG2
+/// The hive's `.LOG1`, `.LOG2` (and old-style `.LOG`) beside it, in that order, read into
+/// memory when they are not already mapped (logs are small: bounded by `MAX_IN_MEMORY`).
+fn find_logs(ev: &Evidence, warnings: &mut Vec<String>) -> Vec<(String, triage_source::Source)> {
+    let names = ev.siblings.names();
+    let mut logs = Vec::new();
+    for ext in [".LOG1", ".LOG2", ".LOG"] {
+        let want = format!("{}{ext}", ev.name);
+        let Some(found) = names.iter().find(|n| n.eq_ignore_ascii_case(&want)) else {
+            continue;
+        };
+        match ev.siblings.open(found) {
+            Ok(Some(src)) if src.as_slice().is_some() => logs.push((found.clone(), src)),
+            Ok(Some(src)) => {
+                match triage_source::read_all(src.as_ref(), crate::evidence::MAX_IN_MEMORY) {
+                    Ok(b) => {
+                        let mem = triage_source::MemorySource::new(
+                            src.location().clone(),
+                            b.into_owned(),
+                        );
+                        logs.push((found.clone(), std::sync::Arc::new(mem) as triage_source::Source))
+                    }
+                    Err(e) => warnings.push(format!("transaction log not read: {e}")),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("transaction log not opened: {e}")),
+        }
+    }
     logs
-}
-
-fn map_readonly(p: &Path) -> Result<Mmap> {
-    let f = std::fs::File::open(p)?;
-    // SAFETY: read-only map of evidence; see Evidence::open.
-    Ok(unsafe { Mmap::map(&f)? })
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }

@@ -19,9 +19,28 @@ use crate::progress::Progress;
 use crate::rules::process::parent_of;
 use std::collections::HashMap;
 
+/// A memory image already in memory (read from inside a disk image).
+pub fn analyse_bytes(data: Vec<u8>, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
+    let phys = triage_physmem::parse(data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    analyse_phys(phys.as_ref(), opts, report)
+}
+
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
-    let phys = triage_physmem::open(&ev.path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let info = triage_winmem::mem_info(phys.as_ref(), opts.symbols.as_deref());
+    // A loose dump is opened by path (a VMware .vmem finds its .vmss beside it); memory
+    // images inside a disk image are read through their source.
+    let phys = match &ev.path {
+        Some(path) => triage_physmem::open(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => anyhow::bail!("memory images inside disk images are read with analyse_bytes"),
+    };
+    analyse_phys(phys.as_ref(), opts, report)
+}
+
+fn analyse_phys(
+    phys: &dyn triage_physmem::PhysicalMemory,
+    opts: &Options,
+    report: &mut InputReport,
+) -> Result<Vec<String>> {
+    let info = triage_winmem::mem_info(phys, opts.symbols.as_deref());
     report.input.detail = summary(&info);
     if info.dtb.is_none() || info.kernel_base.is_none() {
         anyhow::bail!("no Windows kernel found: {}", info.warnings.join("; "));
@@ -31,7 +50,7 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
         scan: !opts.no_scan,
         ..Default::default()
     };
-    let list = match triage_winproc::processes(phys.as_ref(), &info, &popts) {
+    let list = match triage_winproc::processes(phys, &info, &popts) {
         Ok(l) => l,
         Err(e) => {
             // The kernel facts above still stand: report them, partial.

@@ -1,6 +1,9 @@
 //! The batch driver: each input is opened, recognised and handed to its analyser;
 //! rayon runs inputs in parallel and one failing input never stops the others.
 
+pub mod disk;
+pub mod disk_commands;
+pub mod disk_triage;
 pub mod hive;
 pub mod mem;
 pub mod pe;
@@ -28,6 +31,8 @@ pub enum Scope {
     Hive,
     /// `mem ...`: memory dumps only.
     Memory,
+    /// `disk ...`: disk images and volumes only.
+    Disk,
 }
 
 /// Options every analyser sees.
@@ -40,6 +45,10 @@ pub struct Options {
     pub dump_key: Option<String>,
     /// `mem ... --no-scan`: list walk only.
     pub no_scan: bool,
+    /// `disk ... --partition N`.
+    pub partition: Option<u32>,
+    /// Disk images: triage every NTFS volume (`scan`); `disk info` only describes them.
+    pub triage: bool,
 }
 
 /// Analyse every path (directories recursively), in parallel. Reports come back in
@@ -118,11 +127,15 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
     if ev.is_empty() {
         return skipped(report, "empty file");
     }
+    if let Some(why) = disk::secondary_reason(&ev) {
+        return skipped(report, &why);
+    }
 
     let analyser = match (ev.format, scope) {
         (Format::Pe, Scope::All | Scope::Pe) => "pe",
         (Format::Regf, Scope::All | Scope::Hive) => "hive",
         (f, Scope::All | Scope::Memory) if f.is_memory() => "mem",
+        (f, Scope::All | Scope::Disk) if f.is_disk() => "disk",
         (Format::RegfLog, _) => {
             return skipped(
                 report,
@@ -139,6 +152,7 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
                 Scope::Pe => "a PE file",
                 Scope::Hive => "a registry hive",
                 Scope::Memory => "a memory dump",
+                Scope::Disk => "a disk image or volume",
                 Scope::All => unreachable!(),
             };
             let why = format!("{f}: not {want} (use `scan` for any input)");
@@ -149,6 +163,7 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
     let result = match analyser {
         "pe" => pe::analyse(&ev, opts, &mut report),
         "hive" => hive::analyse(&ev, opts, &mut report),
+        "disk" => disk::analyse(&ev, opts, &mut report),
         _ => mem::analyse(&ev, opts, &mut report),
     };
     match result {

@@ -9,12 +9,7 @@ use crate::rules;
 
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
     let path = ev.display();
-    let file_name = ev
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let record = analyse_bytes(ev.bytes(), &path, &file_name, &path)?;
+    let record = analyse_bytes(ev.bytes(), &path, &ev.name, &path)?;
     if opts.hash {
         // The PE layer already hashed the file: do not read it twice.
         report.input.sha256.clone_from(&record.sha256);
@@ -110,5 +105,6 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
             .unwrap_or_default(),
         chain: sig.map(|s| s.chain.to_string()).unwrap_or_default(),
         warnings: join(&f.warnings),
+        ..Default::default()
     }
 }

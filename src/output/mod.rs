@@ -35,6 +35,8 @@ pub fn write_kind<W: Write>(
         }
         RecordKind::Registry => write_records(w, format, reports.iter().flat_map(|r| &r.registry)),
         RecordKind::Findings => write_records(w, format, reports.iter().flat_map(|r| &r.findings)),
+        RecordKind::Volumes => write_records(w, format, reports.iter().flat_map(|r| &r.volumes)),
+        RecordKind::Entries => write_records(w, format, reports.iter().flat_map(|r| &r.entries)),
     }
 }
 
@@ -45,6 +47,16 @@ pub fn write_dir(
     format: OutputFormat,
     reports: &[InputReport],
 ) -> Result<Vec<std::path::PathBuf>> {
+    write_dir_except(dir, format, reports, &[])
+}
+
+/// [`write_dir`] for every kind but `skip` (a kind the command streamed itself).
+pub fn write_dir_except(
+    dir: &Path,
+    format: OutputFormat,
+    reports: &[InputReport],
+    skip: &[RecordKind],
+) -> Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
     let (format, ext) = match format {
@@ -53,7 +65,7 @@ pub fn write_dir(
         OutputFormat::Csv | OutputFormat::Table => (OutputFormat::Csv, "csv"),
     };
     let mut written = Vec::new();
-    for kind in RecordKind::ALL {
+    for kind in RecordKind::ALL.into_iter().filter(|k| !skip.contains(k)) {
         let path = dir.join(format!("{}.{ext}", kind.name()));
         let file =
             File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
@@ -66,7 +78,7 @@ pub fn write_dir(
     Ok(written)
 }
 
-fn write_records<'a, W, T, I>(w: &mut W, format: OutputFormat, records: I) -> Result<()>
+pub(crate) fn write_records<'a, W, T, I>(w: &mut W, format: OutputFormat, records: I) -> Result<()>
 where
     W: Write,
     T: Serialize + Default + TableRow + 'a,
@@ -94,6 +106,32 @@ where
     Ok(())
 }
 
+/// Rows without a header (CSV) for a writer that streams batches; JSONL as usual.
+pub(crate) fn write_records_no_header<'a, W, T, I>(
+    w: &mut W,
+    format: OutputFormat,
+    records: I,
+) -> Result<()>
+where
+    W: Write,
+    T: Serialize + Default + TableRow + 'a,
+    I: Iterator<Item = &'a T>,
+{
+    match format {
+        OutputFormat::Csv => {
+            let mut cw = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *w);
+            for r in records {
+                cw.serialize(r)?;
+            }
+            cw.flush()?;
+            Ok(())
+        }
+        other => write_records(w, other, records),
+    }
+}
+
 /// The CSV header line of a record type, taken from serde so it cannot drift from the
 /// rows.
 pub fn csv_header<T: Serialize + Default>() -> Result<String> {
@@ -115,7 +153,10 @@ pub fn csv_header<T: Serialize + Default>() -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord};
+    use crate::model::{
+        EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord,
+        VolumeRecord,
+    };
 
     fn columns<T: Serialize + Default>() -> Vec<String> {
         csv_header::<T>()
@@ -135,6 +176,8 @@ mod tests {
             ("processes", columns::<ProcessRecord>()),
             ("registry", columns::<RegistryRecord>()),
             ("findings", columns::<Finding>()),
+            ("volumes", columns::<VolumeRecord>()),
+            ("entries", columns::<EntryRecord>()),
         ];
         for (kind, cols) in all {
             let section = doc

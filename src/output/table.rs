@@ -5,7 +5,9 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::model::{FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord};
+use crate::model::{
+    EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord, VolumeRecord,
+};
 
 pub trait TableRow {
     fn headers() -> &'static [&'static str];
@@ -225,5 +227,49 @@ mod tests {
         assert_eq!(clip("a\u{202E}b"), "a\\u{202e}b");
         let long = "x".repeat(200);
         assert_eq!(clip(&long).chars().count(), MAX_CELL);
+    }
+}
+
+impl TableRow for VolumeRecord {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "part", "scheme", "offset", "size", "type", "fs", "cluster", "mft_records", "vss",
+            "location",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.partition.to_string(),
+            self.scheme.clone(),
+            self.offset.to_string(),
+            self.size.to_string(),
+            self.partition_type.clone(),
+            self.file_system.clone(),
+            if self.cluster_size > 0 { self.cluster_size.to_string() } else { String::new() },
+            if self.mft_records > 0 { self.mft_records.to_string() } else { String::new() },
+            self.snapshots.to_string(),
+            if self.detail.is_empty() {
+                self.location.clone()
+            } else {
+                format!("{}  ({})", self.location, self.detail)
+            },
+        ]
+    }
+}
+
+impl TableRow for EntryRecord {
+    fn headers() -> &'static [&'static str] {
+        &["entry", "del", "size", "si_created", "fn_created", "si_modified", "path"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            format!("{}-{}", self.mft_entry, self.sequence),
+            if self.deleted { "*".into() } else { String::new() },
+            self.size.to_string(),
+            self.si_created.clone(),
+            self.fn_created.clone(),
+            self.si_modified.clone(),
+            self.path.clone(),
+        ]
     }
 }

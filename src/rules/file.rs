@@ -48,6 +48,20 @@ pub const RULES: &[RuleInfo] = &[
         summary: "A PE whose OriginalFilename names a protected binary, stored under another name",
     },
     RuleInfo {
+        id: "FILE-TIMESTOMP",
+        severity: Severity::Medium,
+        attack: "T1070.006",
+        applies_to: "file",
+        summary: "A candidate or boot-chain file whose $STANDARD_INFORMATION times were set back: earlier than $FILE_NAME, whole seconds, or modified before created",
+    },
+    RuleInfo {
+        id: "FILE-CHANGED-SINCE-SNAPSHOT",
+        severity: Severity::High,
+        attack: "T1036.005",
+        applies_to: "file",
+        summary: "A boot-chain binary in \\Windows\\System32 whose sha256 differs from its copy in a volume shadow copy",
+    },
+    RuleInfo {
         id: "SIG-DIGEST-MISMATCH",
         severity: Severity::High,
         attack: "T1036.001",
@@ -90,6 +104,60 @@ fn version_name(f: &FileRecord) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
+/// FILE-TIMESTOMP: `SetFileTime` (and every timestomping tool built on it) changes
+/// `$STANDARD_INFORMATION` only; the kernel keeps `$FILE_NAME`. Three signs, any one of
+/// which fires: `$SI` created before `$FN` created; `$SI` times in whole seconds while
+/// the `$FN` times are not; `$SI` modified before `$SI` created.
+///
+/// Severity: medium for whole-second `$SI` times (the mark of tools that set times with
+/// second precision), or `$SI` created before `$FN` created on a file outside the places
+/// genuine copies live; low otherwise. Installers and image-based deployment (DISM,
+/// wimlib) set `$SI` from the source and leave `$FN` at the copy time, and copies keep
+/// the source's modification time, so those signs alone on a genuinely placed file are
+/// only worth a note.
+fn timestomp(f: &FileRecord, t: &crate::model::NtfsTimes, genuine_place: bool) -> Vec<Finding> {
+    let [si_c, si_m, _, _] = t.si;
+    let [fn_c, _, _, _] = t.fn_;
+    if si_c == 0 || fn_c == 0 {
+        return Vec::new();
+    }
+    let mut signs = Vec::new();
+    let mut medium = false;
+    // A second's grace for clock granularity.
+    if si_c + 10_000_000 <= fn_c {
+        signs.push("$SI created before $FN created".to_string());
+        medium |= !genuine_place;
+    }
+    let whole = |v: u64| v != 0 && v % 10_000_000 == 0;
+    if t.si.iter().filter(|&&v| v != 0).all(|&v| whole(v)) && t.fn_.iter().any(|&v| v != 0 && !whole(v)) {
+        signs.push("$SI times have no sub-second part while $FN times do".to_string());
+        medium = true;
+    }
+    if si_m != 0 && si_m + 10_000_000 <= si_c {
+        signs.push("$SI modified before $SI created".to_string());
+    }
+    if signs.is_empty() {
+        return Vec::new();
+    }
+    vec![finding(
+        "FILE-TIMESTOMP",
+        if medium { Severity::Medium } else { Severity::Low },
+        f,
+        format!(
+            "si_created={}; fn_created={}; si_modified={}; signs={}",
+            f.si_created,
+            f.fn_created,
+            f.si_modified,
+            signs.join(", ")
+        ),
+        format!(
+            "the $STANDARD_INFORMATION times of {} look set back ({}): timestomping changes $SI, not $FN",
+            f.file_name,
+            signs.join("; ")
+        ),
+    )]
+}
+
 fn split_dir(path: &str) -> &str {
     match path.rfind(['/', '\\']) {
         Some(i) => &path[..i],
@@ -106,7 +174,9 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
 
     if let Some(p) = protected {
         let dir = split_dir(&f.path);
-        if !names::is_legitimate_dir(p, dir) {
+        // Inside a disk image the path starts at the volume's root.
+        let rooted = !f.volume.is_empty();
+        if !names::is_genuine_location(p, dir, rooted) {
             // A file found inside an image (path differs from the input) or in a tree that
             // keeps Windows paths has a meaningful location; a loose copy in an analyst's
             // folder does not, so it is only noted.
@@ -143,6 +213,13 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
         );
         fd.attack = how.attack();
         out.push(fd);
+    }
+
+    if let Some(t) = &f.ntfs_times {
+        let genuine_place = protected.is_some_and(|p| {
+            names::is_genuine_location(p, split_dir(&f.path), !f.volume.is_empty())
+        });
+        out.extend(timestomp(f, t, genuine_place));
     }
 
     let is_smss = protected == Some("smss.exe") || vname.as_deref() == Some("smss.exe");

@@ -85,6 +85,13 @@ pub const RULES: &[RuleInfo] = &[
         applies_to: "registry",
         summary: "Session Manager values differ between control sets (context for the findings above)",
     },
+    RuleInfo {
+        id: "REG-CHANGED-SINCE-SNAPSHOT",
+        severity: Severity::High,
+        attack: "T1547.001",
+        applies_to: "registry",
+        summary: "A Session Manager value, SubSystems entry or KnownDLL added or changed since a volume shadow copy",
+    },
 ];
 
 /// The Session Manager configuration of one control set.

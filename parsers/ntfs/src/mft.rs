@@ -1,0 +1,390 @@
+//! The `$MFT` as a table of records: one record, one merged entry, or all of them in
+//! parallel batches. Works over a volume's `$MFT` stream or a bare exported `$MFT` file.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use triage_source::{read_exact_at, read_lossy, ByteSource, Location, Result, Source, SourceError};
+
+use crate::data::{Clusters, FileData};
+use crate::entry::{self, Entry, ScanStats};
+use crate::paths::{Light, PathIndex};
+use crate::record::{self, u16_at, u64_at, Attr, Header, Kind};
+use crate::runs::{self, Run};
+
+/// Records read and parsed together by one task.
+const BATCH: u64 = 1024;
+/// Batches parsed in parallel before their entries are handed out in order: bounds the
+/// entries alive at once (about 64 Ki entries).
+const WINDOW: u64 = 64;
+/// Extension records merged into one base, at most.
+const MAX_EXTENSIONS: usize = 4096;
+/// An attribute list larger than this is not read.
+const MAX_ATTR_LIST: u64 = 16 << 20;
+const MAX_ERRORS: usize = 10_000;
+
+/// What the MFT needs of the volume to read non-resident attributes.
+#[derive(Clone)]
+pub(crate) struct VolCtx {
+    pub vol: Source,
+    pub cluster: u64,
+    pub total_clusters: u64,
+    /// The `$MFT`'s own runs: another file's runs overlapping them are reported.
+    pub mft_runs: Arc<[Run]>,
+}
+
+/// The records of a `$MFT`: a volume's, or a bare `$MFT` file's
+/// ([`Mft::from_source`]: every record field is there; non-resident content is not).
+pub struct Mft {
+    pub(crate) stream: Source,
+    pub(crate) record_size: usize,
+    pub(crate) count: u64,
+    pub(crate) vol: Option<VolCtx>,
+}
+
+/// A record with its extension records, fixups applied.
+pub(crate) struct Loaded {
+    pub n: u64,
+    pub header: Header,
+    pub base: Vec<u8>,
+    pub exts: Vec<(u64, Vec<u8>, Header)>,
+    pub warnings: Vec<String>,
+}
+
+impl Loaded {
+    pub fn attrs(&self) -> (Vec<Attr<'_>>, Vec<String>) {
+        let mut w = Vec::new();
+        let mut v = Vec::new();
+        record::attributes(&self.base, &self.header, self.n, &mut v, &mut w);
+        for (en, b, h) in &self.exts {
+            record::attributes(b, h, *en, &mut v, &mut w);
+        }
+        (v, w)
+    }
+}
+
+impl Mft {
+    /// A bare `$MFT` file (exported by a tool) with records of `record_size` bytes (1024
+    /// on most volumes, 4096 on 4Kn disks).
+    pub fn from_source(src: Source, record_size: u32) -> Result<Mft> {
+        if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
+            return Err(SourceError::corrupt(
+                src.location(),
+                "$MFT",
+                0,
+                format!("record size {record_size} is not a power of two in 256..=65536"),
+            ));
+        }
+        let count = src.len() / record_size as u64;
+        Ok(Mft { stream: src, record_size: record_size as usize, count, vol: None })
+    }
+
+    /// Records in the table.
+    pub fn record_count(&self) -> u64 {
+        self.count
+    }
+
+    pub(crate) fn location(&self) -> &Location {
+        self.stream.location()
+    }
+
+    pub(crate) fn read_raw(&self, n: u64) -> Result<Vec<u8>> {
+        if n >= self.count {
+            return Err(SourceError::OutOfRange {
+                location: self.location().clone(),
+                offset: n.saturating_mul(self.record_size as u64),
+                len: self.record_size as u64,
+                size: self.stream.len(),
+            });
+        }
+        let mut b = vec![0u8; self.record_size];
+        read_exact_at(&*self.stream, n * self.record_size as u64, &mut b)?;
+        Ok(b)
+    }
+
+    /// Read record `n` with its extension records merged.
+    pub(crate) fn load(&self, n: u64) -> Result<Loaded> {
+        let mut base = self.read_raw(n)?;
+        let off = n * self.record_size as u64;
+        let mut fw = None;
+        match record::parse_header(&mut base, &mut fw) {
+            Kind::Empty => Err(SourceError::corrupt(self.location(), "$MFT record", off, format!("$MFT entry {n} is empty (never used)"))),
+            Kind::Bad(why) => Err(SourceError::corrupt(self.location(), "$MFT record", off, format!("$MFT entry {n}: {why}"))),
+            Kind::File(h) => Ok(self.load_parsed(n, h, base, fw)),
+        }
+    }
+
+    fn load_parsed(&self, n: u64, h: Header, base: Vec<u8>, fixup: Option<String>) -> Loaded {
+        let mut warnings = Vec::new();
+        if let Some(f) = fixup {
+            warnings.push(format!("$MFT entry {n}: {f}"));
+        }
+        let exts = if record::split_ref(h.base).0 == 0 {
+            self.extensions(n, &h, &base, &mut warnings)
+        } else {
+            Vec::new()
+        };
+        Loaded { n, header: h, base, exts, warnings }
+    }
+
+    /// The extension records a base record's `$ATTRIBUTE_LIST` names (not itself, each
+    /// once, only those that say they belong to this base).
+    fn extensions(&self, n: u64, h: &Header, base: &[u8], warn: &mut Vec<String>) -> Vec<(u64, Vec<u8>, Header)> {
+        let mut attrs = Vec::new();
+        let mut w = Vec::new();
+        record::attributes(base, h, n, &mut attrs, &mut w);
+        let Some(al) = attrs.iter().find(|a| a.ty == record::AT_ATTRIBUTE_LIST) else {
+            return Vec::new();
+        };
+        let list: Vec<u8> = match (al.resident, al.nonres) {
+            (Some(v), _) => v.to_vec(),
+            (_, Some(nr)) => match self.read_nonresident(n, al, &nr) {
+                Ok(v) => v,
+                Err(e) => {
+                    warn.push(format!("$MFT entry {n}: attribute list at {:#x}: {e}", al.offset));
+                    return Vec::new();
+                }
+            },
+            _ => return Vec::new(),
+        };
+        let mut refs: Vec<(u64, u16)> = Vec::new();
+        let mut pos = 0usize;
+        while pos + 0x1A <= list.len() {
+            let len = u16_at(&list, pos + 4) as usize;
+            if len < 0x1A {
+                warn.push(format!("$MFT entry {n}: attribute list entry at byte {pos} claims length {len}"));
+                break;
+            }
+            let (r, s) = record::split_ref(u64_at(&list, pos + 0x10));
+            if r != n && !refs.iter().any(|x| x.0 == r) {
+                if refs.len() >= MAX_EXTENSIONS {
+                    warn.push(format!("$MFT entry {n}: attribute list names more than {MAX_EXTENSIONS} records"));
+                    break;
+                }
+                refs.push((r, s));
+            }
+            pos += len;
+        }
+        let mut out = Vec::new();
+        for (r, s) in refs {
+            let mut b = match self.read_raw(r) {
+                Ok(b) => b,
+                Err(e) => {
+                    warn.push(format!("$MFT entry {n}: extension record {r}: {e}"));
+                    continue;
+                }
+            };
+            let mut fw = None;
+            match record::parse_header(&mut b, &mut fw) {
+                Kind::File(eh) if record::split_ref(eh.base).0 == n && (eh.sequence == s || s == 0) => {
+                    if let Some(f) = fw {
+                        warn.push(format!("$MFT entry {r} (extension of {n}): {f}"));
+                    }
+                    out.push((r, b, eh));
+                }
+                Kind::File(eh) => warn.push(format!(
+                    "$MFT entry {n}: attribute list names record {r} (sequence {s}), which belongs to {} (sequence {})",
+                    record::split_ref(eh.base).0,
+                    eh.sequence
+                )),
+                _ => warn.push(format!("$MFT entry {n}: attribute list names record {r}, which is not a FILE record")),
+            }
+        }
+        out
+    }
+
+    /// Read a (small) non-resident attribute value: attribute lists, reparse data.
+    pub(crate) fn read_nonresident(&self, n: u64, a: &Attr<'_>, nr: &record::NonRes<'_>) -> Result<Vec<u8>> {
+        let loc = self.location().child(format!("entry {n} attribute {:#x}", a.ty));
+        let Some(v) = &self.vol else {
+            return Err(SourceError::Unsupported { location: loc, layer: "$MFT", what: "non-resident attribute in a bare $MFT file".into() });
+        };
+        if nr.size > MAX_ATTR_LIST {
+            return Err(SourceError::corrupt(&loc, "attribute", a.offset as u64, format!("{} bytes is too large", nr.size)));
+        }
+        let mut rl = Vec::new();
+        runs::decode(nr.runs, nr.start_vcn, v.total_clusters, &mut rl).map_err(|e| SourceError::corrupt(&loc, "runlist", a.offset as u64, e))?;
+        let fd = FileData::plain(Clusters { vol: v.vol.clone(), runs: rl.into(), cluster: v.cluster, init: nr.init.min(nr.size) }, nr.size, loc);
+        let mut out = vec![0u8; nr.size as usize];
+        read_exact_at(&fd, 0, &mut out)?;
+        Ok(out)
+    }
+
+    /// Record `n` as an entry, extension records merged. The path is left empty (the
+    /// volume fills it).
+    pub(crate) fn entry_nopath(&self, n: u64) -> Result<Entry> {
+        let l = self.load(n)?;
+        let (attrs, w) = l.attrs();
+        let mut warnings = l.warnings.clone();
+        warnings.extend(w);
+        Ok(entry::build(n, &l.header, &attrs, warnings))
+    }
+
+    /// Record `n` with its path, found by walking the parents record by record.
+    pub fn entry(&self, n: u64) -> Result<Entry> {
+        let mut e = self.entry_nopath(n)?;
+        e.path = crate::paths::walk_path(self, n);
+        Ok(e)
+    }
+
+    /// The light facts of record `n` (for path walks of single entries).
+    pub(crate) fn light(&self, n: u64) -> Option<Light> {
+        let mut b = self.read_raw(n).ok()?;
+        Some(self.light_of(n, &mut b))
+    }
+
+    pub(crate) fn light_of(&self, n: u64, b: &mut [u8]) -> Light {
+        let mut fw = None;
+        let h = match record::parse_header(b, &mut fw) {
+            Kind::File(h) => h,
+            _ => return Light::default(),
+        };
+        let mut attrs = Vec::new();
+        let mut w = Vec::new();
+        record::attributes(b, &h, n, &mut attrs, &mut w);
+        let mut best: Option<(u8, &[u8])> = None;
+        let mut has_list = false;
+        for a in &attrs {
+            if a.ty == record::AT_ATTRIBUTE_LIST {
+                has_list = true;
+            }
+            if a.ty != record::AT_FILE_NAME {
+                continue;
+            }
+            let Some(v) = a.resident.filter(|v| v.len() >= 66) else { continue };
+            let r = match v[65] {
+                1 | 3 => 0,
+                0 => 1,
+                _ => 2,
+            };
+            if best.is_none_or(|(br, _)| r < br) {
+                best = Some((r, v));
+            }
+        }
+        let mut l = Light {
+            file: true,
+            in_use: h.in_use(),
+            is_dir: h.is_dir(),
+            seq: h.sequence,
+            base: record::split_ref(h.base).0,
+            ..Light::default()
+        };
+        if let Some((_, v)) = best {
+            if let Some(f) = entry::parse_file_name(v) {
+                l.parent = f.parent.0;
+                l.pseq = f.parent.1;
+                l.name = Some(f.name);
+            }
+        } else if has_list && l.base == 0 {
+            // The names live in extension records: merge (rare: many hard links).
+            if let Ok(e) = self.entry_nopath(n) {
+                if let Some(p) = entry::primary(&e.names) {
+                    let f = &e.names[p];
+                    l.parent = f.parent.0;
+                    l.pseq = f.parent.1;
+                    l.name = Some(f.name.clone());
+                }
+            }
+        }
+        l
+    }
+
+    fn read_batch(&self, first: u64, count: u64, errors: &mut Vec<String>) -> Vec<u8> {
+        let rs = self.record_size as u64;
+        let mut buf = vec![0u8; (count * rs) as usize];
+        for h in read_lossy(&*self.stream, first * rs, &mut buf) {
+            errors.push(format!("$MFT records at offset {:#x} ({} bytes) unreadable: {}", h.offset, h.len, h.why));
+        }
+        buf
+    }
+
+    /// Pass 1: every record's primary name and parent, in parallel.
+    pub(crate) fn path_index(&self) -> PathIndex {
+        let batches = self.count.div_ceil(BATCH);
+        let parts: Vec<Vec<Light>> = (0..batches)
+            .into_par_iter()
+            .map(|b| {
+                let first = b * BATCH;
+                let cnt = BATCH.min(self.count - first);
+                let mut errs = Vec::new();
+                let mut buf = self.read_batch(first, cnt, &mut errs);
+                buf.chunks_exact_mut(self.record_size)
+                    .enumerate()
+                    .map(|(i, r)| self.light_of(first + i as u64, r))
+                    .collect()
+            })
+            .collect();
+        PathIndex::build(parts, self.count)
+    }
+
+    /// Every record, parsed in parallel; `f` gets batches in MFT order. Paths come from
+    /// the path index.
+    pub fn for_each_entry(&self, mut f: impl FnMut(&[Entry])) -> Result<ScanStats> {
+        let idx = self.path_index();
+        let mut stats = ScanStats { records: self.count, ..ScanStats::default() };
+        let batches = self.count.div_ceil(BATCH);
+        let mut w = 0;
+        while w < batches {
+            let end = (w + WINDOW).min(batches);
+            let out: Vec<(Vec<Entry>, ScanStats)> = (w..end)
+                .into_par_iter()
+                .map(|b| self.parse_batch(b, &idx))
+                .collect();
+            for (entries, s) in out {
+                stats.in_use += s.in_use;
+                stats.deleted += s.deleted;
+                stats.empty += s.empty;
+                stats.bad += s.bad;
+                stats.extension += s.extension;
+                for e in s.errors {
+                    if stats.errors.len() < MAX_ERRORS {
+                        stats.errors.push(e);
+                    }
+                }
+                f(&entries);
+            }
+            w = end;
+        }
+        Ok(stats)
+    }
+
+    fn parse_batch(&self, b: u64, idx: &PathIndex) -> (Vec<Entry>, ScanStats) {
+        let first = b * BATCH;
+        let cnt = BATCH.min(self.count - first);
+        let mut s = ScanStats::default();
+        let buf = self.read_batch(first, cnt, &mut s.errors);
+        let mut out = Vec::with_capacity(cnt as usize);
+        for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {
+            let n = first + i as u64;
+            let mut rec = raw.to_vec();
+            let mut fw = None;
+            match record::parse_header(&mut rec, &mut fw) {
+                Kind::Empty => s.empty += 1,
+                Kind::Bad(why) => {
+                    s.bad += 1;
+                    s.errors.push(format!("$MFT entry {n} at offset {:#x}: {why}", n * self.record_size as u64));
+                }
+                Kind::File(h) => {
+                    let l = self.load_parsed(n, h, rec, fw);
+                    let (attrs, w) = l.attrs();
+                    let mut warnings = l.warnings.clone();
+                    warnings.extend(w);
+                    let mut e = entry::build(n, &l.header, &attrs, warnings);
+                    if e.base_record != 0 {
+                        s.extension += 1;
+                        e.path = idx.path(e.base_record);
+                    } else {
+                        e.path = idx.path(n);
+                    }
+                    if e.in_use {
+                        s.in_use += 1;
+                    } else {
+                        s.deleted += 1;
+                    }
+                    out.push(e);
+                }
+            }
+        }
+        (out, s)
+    }
+}

@@ -1,0 +1,252 @@
+//! Full paths from the `$FILE_NAME` parent references of every record, built in one
+//! pass without recursion.
+//!
+//! Each record's primary name and parent go into a compact index (parent, sequences,
+//! and an offset into one string arena: about 24 bytes a record plus the names). Every
+//! record is then classified once, iteratively, by following parents until a record
+//! already classified:
+//! - the root (entry 5): paths start at `\`;
+//! - an **orphan**: its parent is out of range, not a `FILE` record, has no name, is a
+//!   file, or was reused (sequence mismatch; a deleted parent whose sequence is one more
+//!   than the reference is accepted, as NTFS bumps the sequence on delete). Shown as
+//!   `\$Orphan\name\…`;
+//! - a **cycle** member (parents loop): shown as `\$Cycle\name\…`;
+//! - otherwise its path is its parent's path plus its name.
+//!
+//! A path of more than [`MAX_DEPTH`] components keeps the innermost ones after
+//! `\$Truncated\`. A record with no name has an empty path.
+
+use crate::mft::Mft;
+
+/// Components kept in one path.
+pub const MAX_DEPTH: usize = 1024;
+const ROOT: u64 = 5;
+
+/// What pass 1 keeps of a record.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Light {
+    pub file: bool,
+    pub in_use: bool,
+    pub is_dir: bool,
+    pub seq: u16,
+    pub base: u64,
+    pub parent: u64,
+    pub pseq: u16,
+    pub name: Option<String>,
+}
+
+const F_FILE: u8 = 1;
+const F_USE: u8 = 2;
+const F_DIR: u8 = 4;
+const F_NAME: u8 = 8;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum St {
+    Unknown,
+    Visiting,
+    Root,
+    Orphan,
+    Cycle,
+    Normal,
+    NoName,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    parent: u64,
+    name_off: u32,
+    name_len: u32,
+    seq: u16,
+    pseq: u16,
+    flags: u8,
+}
+
+/// Every record's primary name and parent, classified.
+pub(crate) struct PathIndex {
+    nodes: Vec<Node>,
+    status: Vec<St>,
+    arena: String,
+}
+
+impl PathIndex {
+    pub fn build(parts: Vec<Vec<Light>>, count: u64) -> PathIndex {
+        let mut nodes = Vec::with_capacity(count as usize);
+        let mut arena = String::new();
+        for part in parts {
+            for l in part {
+                let mut flags = 0;
+                if l.file && l.base == 0 {
+                    flags |= F_FILE;
+                }
+                if l.in_use {
+                    flags |= F_USE;
+                }
+                if l.is_dir {
+                    flags |= F_DIR;
+                }
+                let (mut off, mut len) = (0u32, 0u32);
+                if let Some(n) = &l.name {
+                    if arena.len() + n.len() < u32::MAX as usize {
+                        flags |= F_NAME;
+                        off = arena.len() as u32;
+                        len = n.len() as u32;
+                        arena.push_str(n);
+                    }
+                }
+                nodes.push(Node { parent: l.parent, name_off: off, name_len: len, seq: l.seq, pseq: l.pseq, flags });
+            }
+        }
+        let mut idx = PathIndex { status: vec![St::Unknown; nodes.len()], nodes, arena };
+        idx.classify();
+        idx
+    }
+
+    fn valid_parent(&self, child: usize, p: u64) -> bool {
+        let c = &self.nodes[child];
+        let Some(pn) = usize::try_from(p).ok().and_then(|i| self.nodes.get(i)) else { return false };
+        if pn.flags & F_FILE == 0 || (pn.flags & F_NAME == 0 && p != ROOT) {
+            return false;
+        }
+        if pn.flags & F_USE != 0 && pn.flags & F_DIR == 0 {
+            return false;
+        }
+        pn.seq == c.pseq || (pn.flags & F_USE == 0 && pn.seq == c.pseq.wrapping_add(1))
+    }
+
+    fn classify(&mut self) {
+        let n = self.nodes.len();
+        let mut stack: Vec<usize> = Vec::new();
+        for s in 0..n {
+            if self.status[s] != St::Unknown {
+                continue;
+            }
+            stack.clear();
+            let mut cur = s;
+            loop {
+                match self.status[cur] {
+                    St::Unknown => {}
+                    St::Visiting => {
+                        let at = stack.iter().rposition(|&x| x == cur).unwrap_or(0);
+                        for &x in &stack[at..] {
+                            self.status[x] = St::Cycle;
+                        }
+                        stack.truncate(at);
+                        break;
+                    }
+                    _ => break,
+                }
+                if cur as u64 == ROOT {
+                    self.status[cur] = St::Root;
+                    break;
+                }
+                if self.nodes[cur].flags & F_NAME == 0 {
+                    self.status[cur] = St::NoName;
+                    break;
+                }
+                let p = self.nodes[cur].parent;
+                if !self.valid_parent(cur, p) {
+                    self.status[cur] = St::Orphan;
+                    break;
+                }
+                self.status[cur] = St::Visiting;
+                stack.push(cur);
+                cur = p as usize;
+            }
+            for &x in &stack {
+                if self.status[x] == St::Visiting {
+                    self.status[x] = St::Normal;
+                }
+            }
+        }
+    }
+
+    fn name(&self, i: usize) -> &str {
+        let nd = &self.nodes[i];
+        self.arena.get(nd.name_off as usize..(nd.name_off + nd.name_len) as usize).unwrap_or("")
+    }
+
+    /// The full path of entry `n` (see the module docs for markers).
+    pub fn path(&self, n: u64) -> String {
+        let Some(mut cur) = usize::try_from(n).ok().filter(|&i| i < self.nodes.len()) else {
+            return String::new();
+        };
+        let mut comps: Vec<&str> = Vec::new();
+        let prefix = loop {
+            if comps.len() >= MAX_DEPTH {
+                break "\\$Truncated";
+            }
+            match self.status[cur] {
+                St::Root => break "",
+                St::NoName => return String::new(),
+                St::Orphan => {
+                    comps.push(self.name(cur));
+                    break "\\$Orphan";
+                }
+                St::Cycle => {
+                    comps.push(self.name(cur));
+                    break "\\$Cycle";
+                }
+                _ => {
+                    comps.push(self.name(cur));
+                    cur = self.nodes[cur].parent as usize;
+                }
+            }
+        };
+        join(prefix, comps.iter().rev().copied())
+    }
+}
+
+fn join<'a>(prefix: &str, comps: impl Iterator<Item = &'a str>) -> String {
+    let mut s = String::from(prefix);
+    for c in comps {
+        s.push('\\');
+        s.push_str(c);
+    }
+    if s.is_empty() {
+        s.push('\\');
+    }
+    s
+}
+
+/// The path of one entry by reading its ancestors one record at a time (for
+/// [`crate::Ntfs::entry`]), with the same markers and limits as the index.
+pub(crate) fn walk_path(mft: &Mft, n: u64) -> String {
+    let Some(first) = mft.light(n) else { return String::new() };
+    let mut names: Vec<String> = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
+    let (mut cur, mut l) = (n, first);
+    let prefix = loop {
+        if cur == ROOT {
+            break "";
+        }
+        let Some(name) = l.name.take() else {
+            if names.is_empty() {
+                return String::new();
+            }
+            break "\\$Orphan";
+        };
+        if seen.contains(&cur) {
+            break "\\$Cycle";
+        }
+        if names.len() >= MAX_DEPTH {
+            break "\\$Truncated";
+        }
+        seen.push(cur);
+        names.push(name);
+        let (p, ps) = (l.parent, l.pseq);
+        match mft.light(p) {
+            Some(pl)
+                if pl.file
+                    && pl.base == 0
+                    && (pl.name.is_some() || p == ROOT)
+                    && (!pl.in_use || pl.is_dir)
+                    && (pl.seq == ps || (!pl.in_use && pl.seq == ps.wrapping_add(1))) =>
+            {
+                cur = p;
+                l = pl;
+            }
+            _ => break "\\$Orphan",
+        }
+    };
+    join(prefix, names.iter().rev().map(String::as_str))
+}

@@ -1,0 +1,356 @@
+//! `disk ls` and `disk cat`: commands that stream from a disk image rather than produce
+//! one report per input. `disk ls` writes entries as the MFT is enumerated, batch by
+//! batch, so a volume with millions of entries never sits in memory.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use crate::analyse::disk::{self, OpenedImage, Volume};
+use crate::cli::Common;
+use crate::commands::{effective_format, EXIT_INPUT_ERROR};
+use crate::evidence::{self, Evidence};
+use crate::model::{EntryRecord, InputRecord, InputReport, InputStatus, RecordKind};
+use crate::output::{self, OutputFormat};
+use crate::time::filetime;
+
+/// An entry as an `entries` record.
+pub fn entry_record(volume: &str, e: &triage_ntfs::Entry) -> EntryRecord {
+    let si = e.si.map(|s| s.times());
+    let t = |v: Option<[u64; 4]>, i: usize| v.map(|a| filetime(a[i])).unwrap_or_default();
+    let primary = e
+        .names
+        .iter()
+        .find(|n| Some(n.parent) == e.parent && e.path.ends_with(n.name.as_str()))
+        .map(|n| n.name.as_str());
+    let other_names: Vec<&str> = e
+        .names
+        .iter()
+        .map(|n| n.name.as_str())
+        .filter(|n| Some(*n) != primary && !(e.entry == triage_ntfs::ROOT_ENTRY && *n == "."))
+        .collect();
+    let f = e.flags;
+    let flags: Vec<&str> = [
+        (f.hidden, "hidden"),
+        (f.system, "system"),
+        (f.readonly, "readonly"),
+        (f.compressed, "compressed"),
+        (f.sparse, "sparse"),
+        (f.encrypted, "encrypted"),
+        (f.reparse, "reparse"),
+    ]
+    .into_iter()
+    .filter_map(|(on, n)| on.then_some(n))
+    .collect();
+    let (parent_entry, parent_sequence) = e.parent.unwrap_or((0, 0));
+    EntryRecord {
+        volume: volume.to_string(),
+        path: e.path.clone(),
+        mft_entry: e.entry,
+        sequence: e.sequence,
+        parent_entry,
+        parent_sequence,
+        deleted: !e.in_use,
+        directory: e.is_dir,
+        si_created: t(si, 0),
+        si_modified: t(si, 1),
+        si_mft_modified: t(si, 2),
+        si_accessed: t(si, 3),
+        fn_created: t(e.fn_times, 0),
+        fn_modified: t(e.fn_times, 1),
+        fn_mft_modified: t(e.fn_times, 2),
+        fn_accessed: t(e.fn_times, 3),
+        size: e.size,
+        allocated: e.allocated,
+        flags: flags.join(";"),
+        other_names: other_names.join(";"),
+        streams: e.streams.join(";"),
+        reparse_tag: e.reparse_tag.map(reparse_name).unwrap_or_default(),
+        hard_links: e.hard_links,
+        detail: e.warnings.join("; "),
+        ..Default::default()
+    }
+}
+
+/// Which records `disk ls` lists: every base record that names a file or directory (in
+/// use or deleted). Extension records are merged into their base; never-used records and
+/// the reserved records 12–15 name nothing.
+pub fn listed(e: &triage_ntfs::Entry) -> bool {
+    e.base_record == 0 && (!e.names.is_empty() || !e.path.is_empty())
+}
+
+/// A reparse tag as `0x80000017 (WOF)`.
+pub fn reparse_name(tag: u32) -> String {
+    let name = match tag {
+        0x8000_0017 => "WOF",
+        0xA000_000C => "symlink",
+        0xA000_0003 => "junction",
+        0x8000_0013 => "dedup",
+        0x8000_001B => "appexeclink",
+        0x8000_0023 => "af_unix",
+        t if t & 0xFFFF_0FFF == 0x9000_001A => "cloud",
+        _ => "",
+    };
+    if name.is_empty() {
+        format!("{tag:#010x}")
+    } else {
+        format!("{tag:#010x} ({name})")
+    }
+}
+
+/// A record sink that writes one kind as rows arrive: the CSV header once, JSONL lines,
+/// or (table) rows collected and aligned at the end.
+struct Stream<W: Write> {
+    w: W,
+    format: OutputFormat,
+    header_done: bool,
+    table_rows: Vec<EntryRecord>,
+}
+
+impl<W: Write> Stream<W> {
+    fn new(w: W, format: OutputFormat) -> Self {
+        Stream {
+            w,
+            format,
+            header_done: false,
+            table_rows: Vec::new(),
+        }
+    }
+
+    fn header(&mut self) -> Result<()> {
+        if !self.header_done && self.format == OutputFormat::Csv {
+            self.w
+                .write_all(output::csv_header::<EntryRecord>()?.as_bytes())?;
+        }
+        self.header_done = true;
+        Ok(())
+    }
+
+    fn rows(&mut self, rows: &[EntryRecord]) -> Result<()> {
+        self.header()?;
+        match self.format {
+            OutputFormat::Table => self.table_rows.extend_from_slice(rows),
+            f => output::write_records_no_header(&mut self.w, f, rows.iter())?,
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.header()?;
+        if self.format == OutputFormat::Table {
+            output::write_records(&mut self.w, OutputFormat::Table, self.table_rows.iter())?;
+        }
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// `disk ls`.
+pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) -> Result<u8> {
+    let format = effective_format(common);
+    let (files, walk_errors) = evidence::collect_inputs(paths);
+    let mut reports: Vec<InputReport> = Vec::new();
+    let stdout = std::io::stdout();
+    let (sink, out_format): (Box<dyn Write>, OutputFormat) = match &common.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+            let f = if format == OutputFormat::Jsonl { OutputFormat::Jsonl } else { OutputFormat::Csv };
+            let ext = if f == OutputFormat::Jsonl { "jsonl" } else { "csv" };
+            let path = dir.join(format!("entries.{ext}"));
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("{}: cannot create", path.display()))?;
+            (Box::new(std::io::BufWriter::new(file)), f)
+        }
+        None => (Box::new(std::io::BufWriter::new(stdout.lock())), format),
+    };
+    let mut stream = Stream::new(sink, out_format);
+    let kind = common.records.unwrap_or(RecordKind::Entries);
+    for path in &files {
+        let mut volumes = Vec::new();
+        let started = std::time::Instant::now();
+        let mut rec = InputRecord {
+            input: path.display().to_string(),
+            analyser: "disk".into(),
+            ..Default::default()
+        };
+        let result = (|| -> Result<Vec<String>> {
+            let ev = Evidence::open(path)?;
+            rec.size = ev.len();
+            rec.format = ev.format.name().into();
+            if common.hash {
+                rec.sha256 = ev.sha256();
+            }
+            if !ev.format.is_disk() {
+                bail!("{}: not a disk image or volume", ev.format);
+            }
+            if let Some(why) = disk::secondary_reason(&ev) {
+                bail!("{why}");
+            }
+            let img = disk::open_image(&ev)?;
+            let mut warnings = Vec::new();
+            for v in volumes_to_list(&img, partition) {
+                match &v.ntfs {
+                    Some(Ok(ntfs)) => {
+                        let loc = v.location();
+                        let mut err = None;
+                        let stats = ntfs.for_each_entry(|batch| {
+                            if err.is_some() || kind != RecordKind::Entries {
+                                return;
+                            }
+                            let rows: Vec<EntryRecord> = batch
+                                .iter()
+                                .filter(|e| listed(e))
+                                .map(|e| {
+                                    let mut r = entry_record(&loc, e);
+                                    r.input.clone_from(&rec.input);
+                                    r.sha256.clone_from(&rec.sha256);
+                                    r
+                                })
+                                .collect();
+                            if let Err(e) = stream.rows(&rows) {
+                                err = Some(e);
+                            }
+                        })?;
+                        if let Some(e) = err {
+                            return Err(e);
+                        }
+                        if !stats.errors.is_empty() {
+                            warnings.push(format!(
+                                "{loc}: {} records with problems, first: {}",
+                                stats.errors.len(),
+                                stats.errors[0]
+                            ));
+                        }
+                    }
+                    Some(Err(e)) => warnings.push(format!("{}: {e}", v.location())),
+                    None => {}
+                }
+            }
+            volumes = disk::volume_records(&img);
+            Ok(warnings)
+        })();
+        match result {
+            Ok(w) if w.is_empty() => rec.status = Some(InputStatus::Analysed),
+            Ok(w) => {
+                rec.status = Some(InputStatus::Partial);
+                rec.detail = w.join("; ");
+            }
+            Err(e) => {
+                rec.status = Some(InputStatus::Error);
+                rec.detail = format!("{e:#}");
+            }
+        }
+        rec.elapsed_ms = started.elapsed().as_millis() as u64;
+        let mut report = InputReport {
+            input: rec,
+            volumes,
+            ..Default::default()
+        };
+        report.finish();
+        reports.push(report);
+    }
+    for (p, e) in walk_errors {
+        reports.push(InputReport {
+            input: InputRecord {
+                input: p.display().to_string(),
+                status: Some(InputStatus::Error),
+                detail: e,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+    }
+    if kind == RecordKind::Entries || common.out.is_some() {
+        stream.finish()?;
+    }
+    // Other kinds: to stdout when asked for, and beside entries with --out.
+    if let Some(dir) = &common.out {
+        output::write_dir_except(dir, format, &reports, &[RecordKind::Entries])?;
+    } else if kind != RecordKind::Entries {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        output::write_kind(&mut out, format, kind, &reports)?;
+        out.flush()?;
+    }
+    let mut code = 0;
+    for i in reports.iter().map(|r| &r.input) {
+        if i.status == Some(InputStatus::Error) {
+            code = EXIT_INPUT_ERROR;
+            if !common.quiet {
+                eprintln!("error: {}: {}", i.input, i.detail);
+            }
+        } else if i.status == Some(InputStatus::Partial) && !common.quiet {
+            eprintln!("partial: {}: {}", i.input, i.detail);
+        }
+    }
+    Ok(code)
+}
+
+fn volumes_to_list(img: &OpenedImage, partition: Option<u32>) -> impl Iterator<Item = &Volume> {
+    img.volumes
+        .iter()
+        .filter(move |v| partition.is_none_or(|p| v.partition.index == p))
+}
+
+/// `disk cat`: one file's content to stdout. Nothing is written anywhere else.
+pub fn cat_command(
+    image: &std::path::Path,
+    path: Option<&str>,
+    partition: Option<u32>,
+    entry: Option<u64>,
+    stream: Option<&str>,
+) -> Result<u8> {
+    let ev = Evidence::open(image)?;
+    if !ev.format.is_disk() {
+        bail!("{}: {} is not a disk image or volume", image.display(), ev.format);
+    }
+    let img = disk::open_image(&ev)?;
+    let candidates: Vec<&Volume> = volumes_to_list(&img, partition)
+        .filter(|v| matches!(v.ntfs, Some(Ok(_))))
+        .collect();
+    if candidates.is_empty() {
+        bail!("{}: no readable NTFS volume{}", image.display(), partition.map(|p| format!(" as partition {p}")).unwrap_or_default());
+    }
+    // `PATH:STREAM`, with `/` accepted for `\`. A drive-letter colon is not a stream.
+    let (file_path, stream_name) = match path {
+        Some(p) => {
+            let p = p.replace('/', "\\");
+            let p = p.strip_prefix("C:").or(p.strip_prefix("c:")).map(String::from).unwrap_or(p);
+            match p.rsplit_once(':') {
+                Some((f, s)) if !s.contains('\\') => (Some(f.to_string()), s.to_string()),
+                _ => (Some(p), String::new()),
+            }
+        }
+        None => (None, stream.unwrap_or("").to_string()),
+    };
+    for v in &candidates {
+        let Some(Ok(ntfs)) = &v.ntfs else { continue };
+        let n = match (&file_path, entry) {
+            (_, Some(n)) => Some(n),
+            (Some(p), None) => ntfs.lookup(p)?,
+            (None, None) => None,
+        };
+        let Some(n) = n else { continue };
+        let data = ntfs.open_stream(n, &stream_name)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        let mut buf = vec![0u8; 1 << 20];
+        let mut off = 0u64;
+        use triage_source::ByteSource;
+        let len = data.len();
+        while off < len {
+            let want = (len - off).min(buf.len() as u64) as usize;
+            triage_source::read_exact_at(&data, off, &mut buf[..want])?;
+            out.write_all(&buf[..want])?;
+            off += want as u64;
+        }
+        out.flush()?;
+        return Ok(0);
+    }
+    bail!(
+        "{}: {} not found on {}",
+        image.display(),
+        file_path.unwrap_or_else(|| format!("entry {}", entry.unwrap_or(0))),
+        candidates.iter().map(|v| v.location()).collect::<Vec<_>>().join(", ")
+    )
+}

@@ -1,0 +1,602 @@
+//! Triage of one NTFS volume, read straight from the image: the binaries that are, or
+//! pretend to be, boot-chain processes; the registry's boot configuration; memory images
+//! lying on the volume; and what changed since each shadow copy.
+//!
+//! The selection (see `docs/disk.md`) comes from one pass over the MFT; only candidates
+//! are read, so the bytes read stay a small part of the volume.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use triage_ntfs::{Entry, Ntfs};
+use triage_source::{ByteSource, Siblings, Source};
+
+use crate::analyse::{hive, pe, Options};
+use crate::evidence::Evidence;
+use crate::model::{FileRecord, Finding, InputReport, NtfsTimes, RegistryRecord, Severity};
+use crate::names;
+use crate::rules;
+use crate::time::filetime;
+
+/// A candidate binary is read into memory whole; larger ones are reported, not read.
+const MAX_CANDIDATE: u64 = 256 << 20;
+/// A renamed binary is looked for among files of this size: the boot-chain binaries are
+/// 20 KiB (csrss) to 2 MiB (winlogon on Windows 11); a generous window keeps the cost of
+/// reading each one bounded.
+const RENAMED_MIN: u64 = 4 << 10;
+const RENAMED_MAX: u64 = 8 << 20;
+/// Files at least this large are checked for a memory-image header.
+const MEMORY_MIN: u64 = 16 << 20;
+/// Memory images up to this size are analysed from the image (read into memory).
+const MEMORY_MAX_READ: u64 = 768 << 20;
+
+/// The boot-chain binaries compared between the live volume and each shadow copy.
+const BOOT_CHAIN: &[&str] = &[
+    "smss.exe",
+    "csrss.exe",
+    "wininit.exe",
+    "winlogon.exe",
+    "services.exe",
+    "lsass.exe",
+    "svchost.exe",
+];
+
+/// Why an entry was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Its name (or an ADS name) is, or looks like, a protected name.
+    Name,
+    /// An executable where renamed copies of system binaries are hidden.
+    RenamedProbe,
+    /// Large enough to be a memory image.
+    MemoryProbe,
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    entry: u64,
+    path: String,
+    name: String,
+    stream: String,
+    deleted: bool,
+    size: u64,
+    times: NtfsTimes,
+    why: Why,
+}
+
+/// What one volume contributed, for the input's detail.
+#[derive(Debug, Default)]
+pub struct VolumeTriage {
+    pub entries: u64,
+    pub candidates: usize,
+    pub notes: Vec<String>,
+}
+
+/// Triage one NTFS volume into `report`.
+pub fn triage(
+    vol_loc: &str,
+    volume: &Source,
+    ntfs: &Ntfs,
+    opts: &Options,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) -> VolumeTriage {
+    let mut t = VolumeTriage::default();
+    let input = report.input.input.clone();
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut system_files: Vec<(String, u64, u64)> = Vec::new(); // name, entry, size
+    let stats = ntfs.for_each_entry(|batch| {
+        for e in batch {
+            if e.base_record != 0 || e.names.is_empty() {
+                continue;
+            }
+            t.entries += 1;
+            pick(e, &mut cands);
+            if e.in_use && is_root_child(e) {
+                let lower = e.names[0].name.to_ascii_lowercase();
+                if matches!(
+                    lower.as_str(),
+                    "hiberfil.sys" | "pagefile.sys" | "swapfile.sys"
+                ) {
+                    system_files.push((e.names[0].name.clone(), e.entry, e.size));
+                }
+            }
+        }
+    });
+    match stats {
+        Ok(s) if !s.errors.is_empty() => warnings.push(format!(
+            "{vol_loc}: {} MFT records with problems, first: {}",
+            s.errors.len(),
+            s.errors[0]
+        )),
+        Ok(_) => {}
+        Err(e) => warnings.push(format!("{vol_loc}: MFT not fully read: {e}")),
+    }
+    t.candidates = cands.iter().filter(|c| c.why == Why::Name).count();
+
+    // Read and judge the candidates in parallel: positioned reads through the image.
+    let results: Vec<CandidateResult> = cands
+        .par_iter()
+        .map(|c| judge(c, vol_loc, &input, ntfs))
+        .collect();
+    let mut memory_images = Vec::new();
+    for r in results {
+        match r {
+            CandidateResult::File(rec, fs) => {
+                report.findings.extend(locate(fs, &rec));
+                report.files.push(*rec);
+            }
+            CandidateResult::Memory(c, format) => memory_images.push((c, format)),
+            CandidateResult::Warning(w) => warnings.push(w),
+            CandidateResult::Nothing => {}
+        }
+    }
+
+    // System files at the root: what they hold without reading them whole.
+    for (name, entry, size) in &system_files {
+        t.notes.push(system_file_note(ntfs, name, *entry, *size));
+    }
+
+    // The registry on the image.
+    registry(vol_loc, ntfs, opts, report, warnings);
+
+    // Memory images on the volume.
+    for (c, format) in memory_images {
+        t.notes.push(format!(
+            "memory image {} ({format}, {})",
+            c.path,
+            crate::analyse::disk::human_size(c.size)
+        ));
+        memory(vol_loc, &c, ntfs, opts, report, warnings);
+    }
+
+    // Shadow copies: what changed since each.
+    snapshots(vol_loc, volume, ntfs, opts, report, warnings, &mut t);
+    t
+}
+
+fn is_root_child(e: &Entry) -> bool {
+    e.names
+        .iter()
+        .any(|n| n.parent.0 == triage_ntfs::ROOT_ENTRY && n.namespace != 2)
+}
+
+fn times(e: &Entry) -> NtfsTimes {
+    NtfsTimes {
+        si: e.si.map(|s| s.times()).unwrap_or_default(),
+        fn_: e.fn_times.unwrap_or_default(),
+    }
+}
+
+/// Lower-case, `/`-separated path inside the volume, for the place tests.
+fn lower_path(p: &str) -> String {
+    p.replace('\\', "/").to_lowercase()
+}
+
+/// Places where users (and malware running as them) can write.
+const USER_WRITABLE: &[&str] = &[
+    "/users/",
+    "/programdata/",
+    "/windows/temp/",
+    "/$recycle.bin/",
+    "/perflogs/",
+];
+
+fn pick(e: &Entry, out: &mut Vec<Candidate>) {
+    if e.is_dir {
+        return;
+    }
+    let base = |name: &str, stream: &str, why: Why| Candidate {
+        entry: e.entry,
+        path: e.path.clone(),
+        name: name.to_string(),
+        stream: stream.to_string(),
+        deleted: !e.in_use,
+        size: e.size,
+        times: times(e),
+        why,
+    };
+    // Every name the entry has (hard links, POSIX names), DOS 8.3 names aside.
+    let mut by_name = false;
+    for n in e.names.iter().filter(|n| n.namespace != 2) {
+        if names::protected_name(&n.name).is_some() || names::lookalike(&n.name).is_some() {
+            out.push(base(&n.name, "", Why::Name));
+            by_name = true;
+            break;
+        }
+    }
+    for s in &e.streams {
+        if names::protected_name(s).is_some() || names::lookalike(s).is_some() {
+            out.push(base(s, s, Why::Name));
+        }
+    }
+    if by_name || e.names.is_empty() {
+        return;
+    }
+    let path = lower_path(&e.path);
+    let name = e.names[0].name.to_ascii_lowercase();
+    if (RENAMED_MIN..=RENAMED_MAX).contains(&e.size) {
+        let writable = USER_WRITABLE.iter().any(|p| path.starts_with(p));
+        let outside_windows = !path.starts_with("/windows/") && !path.starts_with("/windows.old/");
+        let exe_like = [".exe", ".com", ".scr"].iter().any(|x| name.ends_with(x));
+        if writable || (outside_windows && exe_like) {
+            let primary = e.names.iter().find(|n| n.namespace != 2).unwrap_or(&e.names[0]);
+            out.push(base(&primary.name, "", Why::RenamedProbe));
+            return;
+        }
+    }
+    if e.size >= MEMORY_MIN && e.in_use && !path.starts_with("/windows/winsxs/") {
+        let lower = name.as_str();
+        if !matches!(lower, "pagefile.sys" | "swapfile.sys" | "hiberfil.sys") {
+            out.push(base(&e.names[0].name, "", Why::MemoryProbe));
+        }
+    }
+}
+
+enum CandidateResult {
+    File(Box<FileRecord>, Vec<Finding>),
+    Memory(Candidate, crate::detect::Format),
+    Warning(String),
+    Nothing,
+}
+
+fn judge(c: &Candidate, vol_loc: &str, input: &str, ntfs: &Ntfs) -> CandidateResult {
+    let display_path = if c.stream.is_empty() {
+        c.path.clone()
+    } else {
+        format!("{}:{}", c.path, c.stream)
+    };
+    let data = match ntfs.open_stream(c.entry, &c.stream) {
+        Ok(d) => d,
+        Err(e) => {
+            if c.why != Why::Name {
+                return CandidateResult::Nothing;
+            }
+            let mut rec = located_record(c, vol_loc, input, &display_path);
+            rec.warnings = format!("content not read: {e}");
+            let fs = rules::file::check(&rec);
+            return CandidateResult::File(Box::new(rec), fs);
+        }
+    };
+    // Probes look at the first bytes before reading the rest.
+    let mut head = [0u8; 8192];
+    let n = (data.len().min(head.len() as u64)) as usize;
+    let head_ok = triage_source::read_exact_at(&data, 0, &mut head[..n]).is_ok();
+    match c.why {
+        Why::MemoryProbe => {
+            let f = crate::detect::detect(&head[..n], &[], None);
+            return if f.is_memory() {
+                CandidateResult::Memory(c.clone(), f)
+            } else {
+                CandidateResult::Nothing
+            };
+        }
+        Why::RenamedProbe if !(head_ok && head[..n].starts_with(b"MZ")) => {
+            return CandidateResult::Nothing
+        }
+        _ => {}
+    }
+    if data.len() > MAX_CANDIDATE {
+        let mut rec = located_record(c, vol_loc, input, &display_path);
+        rec.warnings = format!("{} bytes: larger than the {MAX_CANDIDATE} read for analysis", data.len());
+        let fs = rules::file::check(&rec);
+        return CandidateResult::File(Box::new(rec), fs);
+    }
+    let bytes = match triage_source::read_all(&data, MAX_CANDIDATE) {
+        Ok(b) => b,
+        Err(e) => {
+            if c.why == Why::RenamedProbe {
+                return CandidateResult::Warning(format!("{display_path}: not read: {e}"));
+            }
+            let mut rec = located_record(c, vol_loc, input, &display_path);
+            rec.warnings = format!("content not read: {e}");
+            let fs = rules::file::check(&rec);
+            return CandidateResult::File(Box::new(rec), fs);
+        }
+    };
+    let mut rec = match pe::analyse_bytes(&bytes, input, &c.name, &display_path) {
+        Ok(r) => r,
+        Err(e) => {
+            if c.why == Why::RenamedProbe {
+                return CandidateResult::Nothing;
+            }
+            let mut rec = located_record(c, vol_loc, input, &display_path);
+            rec.warnings = format!("not a readable PE file: {e}");
+            rec
+        }
+    };
+    fill_location(&mut rec, c, vol_loc);
+    if c.why == Why::RenamedProbe {
+        // Only a binary that names a protected one in its version info is a candidate.
+        let v = rec.original_filename.trim().to_lowercase();
+        if names::protected_name(v.trim_end_matches(".mui")).is_none() {
+            return CandidateResult::Nothing;
+        }
+    }
+    let fs = rules::file::check(&rec);
+    CandidateResult::File(Box::new(rec), fs)
+}
+
+/// A file finding located inside the image.
+fn locate(mut fs: Vec<Finding>, rec: &FileRecord) -> Vec<Finding> {
+    for f in &mut fs {
+        f.location = format!("{} › {}", rec.volume, rec.path);
+    }
+    fs
+}
+
+fn located_record(c: &Candidate, vol_loc: &str, input: &str, path: &str) -> FileRecord {
+    let mut rec = FileRecord {
+        input: input.to_string(),
+        file_name: c.name.clone(),
+        path: path.to_string(),
+        size: c.size,
+        ..Default::default()
+    };
+    fill_location(&mut rec, c, vol_loc);
+    rec
+}
+
+fn fill_location(rec: &mut FileRecord, c: &Candidate, vol_loc: &str) {
+    rec.volume = vol_loc.to_string();
+    rec.mft_entry = c.entry;
+    rec.deleted = c.deleted;
+    let t = c.times;
+    rec.si_created = filetime(t.si[0]);
+    rec.si_modified = filetime(t.si[1]);
+    rec.si_mft_modified = filetime(t.si[2]);
+    rec.si_accessed = filetime(t.si[3]);
+    rec.fn_created = filetime(t.fn_[0]);
+    rec.fn_modified = filetime(t.fn_[1]);
+    rec.fn_mft_modified = filetime(t.fn_[2]);
+    rec.fn_accessed = filetime(t.fn_[3]);
+    rec.ntfs_times = Some(t);
+}
+
+/// `hiberfil.sys`: its header state (it holds memory only after hibernation or Fast
+/// Startup); `pagefile.sys`/`swapfile.sys`: their sizes.
+fn system_file_note(ntfs: &Ntfs, name: &str, entry: u64, size: u64) -> String {
+    let size_s = crate::analyse::disk::human_size(size);
+    if !name.eq_ignore_ascii_case("hiberfil.sys") {
+        return format!("{name} {size_s}");
+    }
+    let mut head = [0u8; 8];
+    let state = match ntfs.open_stream(entry, "") {
+        Ok(d) if triage_source::read_exact_at(&d, 0, &mut head).is_ok() => match &head[..4] {
+            b"HIBR" | b"hibr" => "header valid: holds a hibernated memory image",
+            b"WAKE" | b"wake" => "header WAKE: resumed, no memory image",
+            [0, 0, 0, 0] => "header zeroed: no memory image",
+            _ => "header unrecognised",
+        },
+        Ok(_) => "empty",
+        Err(_) => "not readable",
+    };
+    format!("hiberfil.sys {size_s} ({state})")
+}
+
+/// The hives that decide what runs at boot, with their logs replayed in memory.
+const HIVES: &[(&str, &str)] = &[
+    ("\\Windows\\System32\\config", "SYSTEM"),
+    ("\\Windows\\System32\\config", "SOFTWARE"),
+    ("\\Windows\\System32\\config\\RegBack", "SYSTEM"),
+    ("\\Windows\\System32\\config\\RegBack", "SOFTWARE"),
+];
+
+fn registry(
+    vol_loc: &str,
+    ntfs: &Ntfs,
+    opts: &Options,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) {
+    for (dir, name) in HIVES {
+        let path = format!("{dir}\\{name}");
+        let (Ok(Some(dir_entry)), Ok(Some(entry))) = (ntfs.lookup(dir), ntfs.lookup(&path)) else {
+            continue;
+        };
+        let sub = match hive_report(ntfs, dir_entry, entry, name, opts) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue, // an empty RegBack copy
+            Err(e) => {
+                warnings.push(format!("{vol_loc} › {path}: {e:#}"));
+                continue;
+            }
+        };
+        merge_located(report, sub, &format!("{vol_loc} › {path}"), warnings);
+    }
+}
+
+/// Analyse one hive on the volume as the hive analyser does a loose one.
+fn hive_report(
+    ntfs: &Ntfs,
+    dir_entry: u64,
+    entry: u64,
+    name: &str,
+    opts: &Options,
+) -> anyhow::Result<Option<InputReport>> {
+    let data = ntfs.open_stream(entry, "")?;
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let siblings: Arc<dyn Siblings> = Arc::new(ntfs.siblings(dir_entry));
+    let mut ev = Evidence::from_source(Arc::new(data), siblings, name.to_string());
+    if ev.format != crate::detect::Format::Regf {
+        return Ok(None);
+    }
+    ev.materialise()?;
+    let mut sub = InputReport::default();
+    let w = hive::analyse(&ev, opts, &mut sub)?;
+    sub.input.detail = [sub.input.detail.clone()]
+        .into_iter()
+        .chain(w)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok(Some(sub))
+}
+
+/// Move a sub-analysis's records into the image's report, each located inside the image.
+fn merge_located(report: &mut InputReport, mut sub: InputReport, loc: &str, warnings: &mut Vec<String>) {
+    for r in &mut sub.registry {
+        r.location = loc.to_string();
+    }
+    for p in &mut sub.processes {
+        p.location = loc.to_string();
+    }
+    for f in &mut sub.findings {
+        f.location = loc.to_string();
+    }
+    if sub.input.status == Some(crate::model::InputStatus::Error) {
+        warnings.push(format!("{loc}: {}", sub.input.detail));
+    }
+    report.registry.append(&mut sub.registry);
+    report.processes.append(&mut sub.processes);
+    report.findings.append(&mut sub.findings);
+}
+
+fn memory(
+    vol_loc: &str,
+    c: &Candidate,
+    ntfs: &Ntfs,
+    opts: &Options,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) {
+    let loc = format!("{vol_loc} › {}", c.path);
+    if c.size > MEMORY_MAX_READ {
+        warnings.push(format!(
+            "{loc}: memory image of {} not analysed from the image (more than {}); extract it with `disk cat` and run `mem smss` on it",
+            crate::analyse::disk::human_size(c.size),
+            crate::analyse::disk::human_size(MEMORY_MAX_READ)
+        ));
+        return;
+    }
+    let result = (|| -> anyhow::Result<InputReport> {
+        let data = ntfs.open_stream(c.entry, "")?;
+        let bytes = triage_source::read_all(&data, MEMORY_MAX_READ)?.into_owned();
+        let mut sub = InputReport::default();
+        let w = crate::analyse::mem::analyse_bytes(bytes, opts, &mut sub)?;
+        if !w.is_empty() {
+            sub.input.detail.push_str(&format!("; {}", w.join("; ")));
+        }
+        Ok(sub)
+    })();
+    match result {
+        Ok(sub) => merge_located(report, sub, &loc, warnings),
+        Err(e) => warnings.push(format!("{loc}: {e:#}")),
+    }
+}
+
+/// The sha256 of each boot-chain binary in `\Windows\System32`, by name.
+fn boot_chain_hashes(ntfs: &Ntfs) -> BTreeMap<&'static str, String> {
+    use sha2::{Digest, Sha256};
+    let mut out = BTreeMap::new();
+    for name in BOOT_CHAIN {
+        let Ok(Some(e)) = ntfs.lookup(&format!("\\Windows\\System32\\{name}")) else {
+            continue;
+        };
+        let Ok(d) = ntfs.open_stream(e, "") else { continue };
+        if let Ok(b) = triage_source::read_all(&d, MAX_CANDIDATE) {
+            out.insert(*name, crate::evidence::hex(&Sha256::digest(&b)));
+        }
+    }
+    out
+}
+
+/// Session Manager facts of a SYSTEM hive, as `(control set, key, value) → data`.
+fn session_manager(ntfs: &Ntfs, opts: &Options) -> BTreeMap<(String, String, String), String> {
+    let mut out = BTreeMap::new();
+    let (Ok(Some(dir)), Ok(Some(e))) = (
+        ntfs.lookup("\\Windows\\System32\\config"),
+        ntfs.lookup("\\Windows\\System32\\config\\SYSTEM"),
+    ) else {
+        return out;
+    };
+    if let Ok(Some(sub)) = hive_report(ntfs, dir, e, "SYSTEM", opts) {
+        for r in sub.registry {
+            if r.key.contains("Session Manager") {
+                out.insert((r.control_set, r.key, r.value), r.data);
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn snapshots(
+    vol_loc: &str,
+    volume: &Source,
+    live: &Ntfs,
+    opts: &Options,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+    t: &mut VolumeTriage,
+) {
+    let shadows = match triage_vss::ShadowVolume::open(volume.clone()) {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            warnings.push(format!("{vol_loc}: shadow copies not read: {e}"));
+            return;
+        }
+    };
+    if shadows.stores().is_empty() {
+        return;
+    }
+    let live_bins = boot_chain_hashes(live);
+    let live_sm = session_manager(live, opts);
+    for s in shadows.stores() {
+        let when = filetime(s.creation_time);
+        t.notes.push(format!("shadow copy {} of {when} (store {})", s.index + 1, s.store_id));
+        let snap = match shadows.snapshot(s.index).and_then(Ntfs::open) {
+            Ok(n) => n,
+            Err(e) => {
+                warnings.push(format!("{vol_loc}: shadow copy {} not readable: {e}", s.index + 1));
+                continue;
+            }
+        };
+        let snap_loc = format!("{vol_loc} › VSS {} ({when})", s.index + 1);
+        for (name, old) in boot_chain_hashes(&snap) {
+            if let Some(new) = live_bins.get(name) {
+                if *new != old {
+                    let mut f = Finding::new(
+                        "FILE-CHANGED-SINCE-SNAPSHOT",
+                        Severity::High,
+                        "T1036.005",
+                        "file",
+                        format!("\\Windows\\System32\\{name}"),
+                        format!("sha256={new}; snapshot_sha256={old}; snapshot={when}"),
+                        format!("\\Windows\\System32\\{name} differs from its copy in the shadow copy of {when}: the boot chain was replaced since"),
+                    );
+                    f.location = format!("{vol_loc} › \\Windows\\System32\\{name}");
+                    report.findings.push(f);
+                }
+            }
+        }
+        let snap_sm = session_manager(&snap, opts);
+        for (k, new) in &live_sm {
+            let old = snap_sm.get(k);
+            if old != Some(new) && !snap_sm.is_empty() {
+                let (cs, key, value) = k;
+                let mut f = Finding::new(
+                    "REG-CHANGED-SINCE-SNAPSHOT",
+                    Severity::High,
+                    "T1547.001",
+                    "registry",
+                    format!("{key}\\{value}"),
+                    format!(
+                        "control_set={cs}; data={new}; snapshot_data={}; snapshot={when}",
+                        old.map(String::as_str).unwrap_or("(absent)")
+                    ),
+                    format!(
+                        "Session Manager value {value} was {} since the shadow copy of {when}",
+                        if old.is_some() { "changed" } else { "added" }
+                    ),
+                );
+                f.location = snap_loc.clone();
+                report.findings.push(f);
+            }
+        }
+    }
+}
