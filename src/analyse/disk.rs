@@ -56,6 +56,15 @@ pub fn container_kind(format: Format) -> ContainerKind {
 /// Why an input should not be analysed on its own: a later EWF segment, a split-raw
 /// part, a VMDK extent named by a descriptor beside it.
 pub fn secondary_reason(ev: &Evidence) -> Option<String> {
+    // A later part of a split raw image can start (or end) with anything, even bytes
+    // that look like another format: ask the raw reader first.
+    if looks_like_split_part(&ev.name) {
+        if let Some(why) =
+            triage_container::secondary_of(ContainerKind::Raw, &ev.source, &ev.name, ev.siblings.as_ref())
+        {
+            return Some(why);
+        }
+    }
     let kind = match ev.format {
         f if f.is_disk() => container_kind(f),
         Format::Unknown if looks_like_split_part(&ev.name) => ContainerKind::Raw,

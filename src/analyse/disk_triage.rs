@@ -14,7 +14,7 @@ use triage_source::{ByteSource, Siblings, Source};
 
 use crate::analyse::{hive, pe, Options};
 use crate::evidence::Evidence;
-use crate::model::{FileRecord, Finding, InputReport, NtfsTimes, RegistryRecord, Severity};
+use crate::model::{FileRecord, Finding, InputReport, NtfsTimes, Severity};
 use crate::names;
 use crate::rules;
 use crate::time::filetime;

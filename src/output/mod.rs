@@ -200,7 +200,7 @@ mod tests {
         write_kind(&mut buf, OutputFormat::Csv, RecordKind::Findings, &[]).unwrap();
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "input,sha256,rule,severity,attack,subject_kind,subject,evidence,explanation\n"
+            "input,sha256,rule,severity,attack,subject_kind,subject,evidence,explanation,location\n"
         );
     }
 }

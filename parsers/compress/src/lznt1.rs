@@ -9,6 +9,12 @@
 //! has been decoded. References never reach before the chunk's start. A compressed chunk
 //! that decodes to less than 4 KiB is padded with zeros when another chunk follows (as
 //! ntfs-3g and Windows do), so chunk `k` always starts at output offset `k * 4096`.
+//!
+//! For NTFS: a compression unit (16 clusters) with all 16 clusters allocated is stored
+//! raw; one with fewer allocated clusters (the file's last unit too: ntfs-3g and
+//! Windows compress it whenever that saves a cluster of the 16) holds LZNT1 data in
+//! those clusters. Call `decompress(&clusters, unit_bytes)` and zero-fill the result to
+//! the unit size; a unit with no clusters allocated is zeros.
 
 use crate::util::{copy_match, reserve_for};
 use crate::DecompressError;

@@ -5,7 +5,14 @@
 //!
 //! The bit stream is little-endian 16-bit words read MSB first. Blocks are verbatim,
 //! aligned-offset or uncompressed; code lengths are delta-coded against the previous
-//! block's through a 20-symbol pre-code.
+//! block's through a 20-symbol pre-code. As in wimlib, a match may not run past the end
+//! of its block.
+//!
+//! An uncompressed block's header is followed by 1 to 16 bits of padding up to a 16-bit
+//! boundary, counted from the bits actually consumed (as the LZX documents say).
+//! wimlib and libmspack instead drop whatever their bit buffer holds, which is the same
+//! whenever it holds at most 16 bits. wimlib never writes uncompressed blocks, so the
+//! unit tests below, not the wimlib oracle, cover them.
 
 use crate::huffman::Decoder;
 use crate::util::copy_match;
@@ -390,10 +397,9 @@ impl State {
             }
             len += MIN_MATCH;
             let dist = if slot < 3 {
-                let d = self.r[slot];
-                self.r[slot] = self.r[0];
-                self.r[0] = d;
-                d
+                // Not a true LRU: R2 swaps with R0 and R1 stays (as LZX defines).
+                self.r.swap(slot, 0);
+                self.r[0]
             } else {
                 let extra = u32::from(EXTRA_BITS[slot]);
                 let mut d = SLOT_BASE[slot];
@@ -496,5 +502,88 @@ fn undo_e8(data: &mut [u8]) {
             t.copy_from_slice(&rel.to_le_bytes());
         }
         i += 5;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uncompressed blocks: a 20-bit header (type 3, explicit 16-bit size) padded to
+    /// 32 bits, the three repeat offsets, the bytes, a pad byte when the size is odd.
+    fn stored_block(data: &[u8]) -> Vec<u8> {
+        let bits: u32 = (0b011 << 17) | (data.len() as u32); // 3 + 1 + 16 bits
+        let w0 = (bits >> 4) as u16;
+        let w1 = ((bits & 0xF) << 12) as u16;
+        let mut v = vec![];
+        v.extend_from_slice(&w0.to_le_bytes());
+        v.extend_from_slice(&w1.to_le_bytes());
+        for _ in 0..3 {
+            v.extend_from_slice(&1u32.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn uncompressed_blocks() {
+        let mut s = stored_block(b"hello");
+        s.extend(stored_block(b"abc"));
+        assert_eq!(decompress_wim(&s, 8).unwrap(), b"helloabc");
+        // Cut inside the second block's bytes.
+        assert!(matches!(
+            decompress_wim(&s[..s.len() - 3], 8),
+            Err(DecompressError::Truncated { .. })
+        ));
+        // A block larger than the output left.
+        assert!(matches!(
+            decompress_wim(&s, 6),
+            Err(DecompressError::Corrupt { .. })
+        ));
+        // Repeat offsets of 0 are invalid.
+        let mut z = stored_block(b"hello");
+        z[4..8].fill(0);
+        assert!(decompress_wim(&z, 5).is_err());
+    }
+
+    #[test]
+    fn uncompressed_default_size_block_pads_a_whole_word() {
+        // Type 3 and the "32 KiB" bit: 4 bits, then 12 bits of padding.
+        let mut s = vec![0x00, 0x70];
+        for _ in 0..3 {
+            s.extend_from_slice(&1u32.to_le_bytes());
+        }
+        let data: Vec<u8> = (0..32768u32).map(|i| (i % 200) as u8).collect();
+        s.extend_from_slice(&data);
+        assert_eq!(decompress_wim(&s, 32768).unwrap(), data);
+    }
+
+    #[test]
+    fn e8_translation_is_undone_relative_to_the_chunk() {
+        // Absolute 0x100 at position 0 becomes relative 0x100; a negative absolute
+        // within reach becomes +file size; calls in the last 10 bytes stay.
+        let mut d = vec![0xE8, 0x00, 0x01, 0x00, 0x00];
+        d.extend_from_slice(&[0xE8]);
+        d.extend_from_slice(&(-3i32).to_le_bytes());
+        d.extend_from_slice(&[0u8; 4]);
+        d.extend_from_slice(&[0xE8, 1, 2, 3, 4, 0, 0, 0, 0, 0]);
+        let mut got = d.clone();
+        undo_e8(&mut got);
+        assert_eq!(&got[1..5], &0x100i32.to_le_bytes());
+        assert_eq!(&got[6..10], &(E8_FILE_SIZE - 3).to_le_bytes());
+        assert_eq!(&got[14..], &d[14..]);
+    }
+
+    #[test]
+    fn main_alphabet_sizes() {
+        assert_eq!(num_main_syms(15), 256 + 30 * 8);
+        assert_eq!(num_main_syms(16), 256 + 32 * 8);
+        assert_eq!(num_main_syms(21), 256 + 50 * 8);
+        assert_eq!(window_order(100), Some(15));
+        assert_eq!(window_order(40_000), Some(16));
+        assert_eq!(window_order(3 << 20), None);
     }
 }

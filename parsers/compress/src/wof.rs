@@ -178,7 +178,15 @@ impl ChunkedStream {
             Algorithm::Lzx => crate::lzx::decompress_window(stored, ulen, self.chunk_size as usize),
             _ => decompress(alg, stored, ulen),
         };
-        r.map_err(|e| shift(e, off))
+        let out = r.map_err(|e| shift(e, off))?;
+        if out.len() != ulen {
+            return Err(DecompressError::corrupt(
+                alg.name(),
+                off as usize,
+                format!("chunk {i} decoded to {} of {ulen} bytes", out.len()),
+            ));
+        }
+        Ok(out)
     }
 }
 

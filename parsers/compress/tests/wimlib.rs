@@ -294,9 +294,7 @@ fn speed() {
             }
         }
         let total: usize = chunks.iter().map(|c| c.1).sum();
-        let t = std::time::Instant::now();
-        let mut rounds = 0;
-        while t.elapsed().as_secs_f64() < 1.0 {
+        let speed = common::throughput(total, || {
             for (c, u) in &chunks {
                 let out = match alg {
                     Algorithm::Lzx => {
@@ -306,12 +304,9 @@ fn speed() {
                 };
                 assert_eq!(out.unwrap().len(), *u);
             }
-            rounds += 1;
-        }
-        let mib = (total * rounds) as f64 / (1 << 20) as f64;
+        });
         println!(
-            "{compress} {chunk_size}: {:.0} MiB/s ({} compressed chunks, {:.1} MiB per round)",
-            mib / t.elapsed().as_secs_f64(),
+            "{compress} {chunk_size}: {speed:.0} MiB/s per CPU second ({} compressed chunks, {:.1} MiB per round)",
             chunks.len(),
             total as f64 / (1 << 20) as f64
         );

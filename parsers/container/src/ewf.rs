@@ -52,7 +52,8 @@ fn is_segment_ext(first: &str, ext: &str) -> bool {
     let (f0, e0) = (f[0].to_ascii_uppercase(), e[0].to_ascii_uppercase());
     let tail_digits = e[1].is_ascii_digit() && e[2].is_ascii_digit();
     let tail_letters = e[1].is_ascii_alphabetic() && e[2].is_ascii_alphabetic();
-    (e0 == f0 && (tail_digits || tail_letters)) || (e0.is_ascii_alphabetic() && e0 > f0 && tail_letters)
+    (e0 == f0 && (tail_digits || tail_letters))
+        || (e0.is_ascii_alphabetic() && e0 > f0 && tail_letters)
 }
 
 /// Open an EWF image from its first segment (`file`), finding the others through
@@ -63,16 +64,34 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     let mut sig = [0u8; 8];
     let n = file.read_at(0, &mut sig)?;
     if n < 8 {
-        return Err(SourceError::corrupt(&loc, "ewf header", 0, "shorter than a file header"));
+        return Err(SourceError::corrupt(
+            &loc,
+            "ewf header",
+            0,
+            "shorter than a file header",
+        ));
     }
     if sig == EVF2 || sig == LEF2 {
-        return Err(crate::unsupported(&file, "ewf", "EWF2 (Ex01/Lx01) segments"));
+        return Err(crate::unsupported(
+            &file,
+            "ewf",
+            "EWF2 (Ex01/Lx01) segments",
+        ));
     }
     if sig == LVF1 {
-        return Err(crate::unsupported(&file, "ewf", "logical evidence (L01) is a file set, not a disk"));
+        return Err(crate::unsupported(
+            &file,
+            "ewf",
+            "logical evidence (L01) is a file set, not a disk",
+        ));
     }
     if sig != EVF1 {
-        return Err(SourceError::corrupt(&loc, "ewf header", 0, "no EVF signature"));
+        return Err(SourceError::corrupt(
+            &loc,
+            "ewf header",
+            0,
+            "no EVF signature",
+        ));
     }
     let name = base_name(loc.last()).to_string();
     let (stem, ext) = split_ext(&name).unwrap_or((name.as_str(), "E01"));
@@ -87,7 +106,8 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         .into_iter()
         .filter(|s| !s.eq_ignore_ascii_case(&name))
         .filter(|s| {
-            split_ext(s).is_some_and(|(st, e)| st.eq_ignore_ascii_case(&stem) && is_segment_ext(&ext, e))
+            split_ext(s)
+                .is_some_and(|(st, e)| st.eq_ignore_ascii_case(&stem) && is_segment_ext(&ext, e))
         })
         .collect();
     names.truncate(MAX_SEGMENTS);
@@ -100,17 +120,19 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
                 continue;
             }
         };
-        match segment_number(&*src) {
-            Some((num, false)) => segs.push(walk(num, s, src)),
-            // `image.vhd` fits the letter pattern too: only real segments count.
-            _ => {}
+        // `image.vhd` fits the letter pattern too: only real segments count.
+        if let Some((num, false)) = segment_number(&*src) {
+            segs.push(walk(num, s, src));
         }
     }
     segs.sort_by_key(|s| s.number);
     segs.dedup_by(|b, a| {
         let dup = a.number == b.number;
         if dup {
-            warnings.push(format!("{} repeats segment {} of {}: ignored", b.name, a.number, a.name));
+            warnings.push(format!(
+                "{} repeats segment {} of {}: ignored",
+                b.name, a.number, a.name
+            ));
         }
         dup
     });
@@ -118,13 +140,17 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         warnings.extend(s.notes.iter().map(|n| format!("{}: {n}", s.name)));
     }
 
-    let geo = segs
-        .iter()
-        .find_map(|s| s.geometry)
-        .ok_or_else(|| SourceError::corrupt(&loc, "ewf volume", 0, "no volume section in any segment"))?;
+    let geo = segs.iter().find_map(|s| s.geometry).ok_or_else(|| {
+        SourceError::corrupt(&loc, "ewf volume", 0, "no volume section in any segment")
+    })?;
     let chunk_size = u64::from(geo.sectors_per_chunk) * u64::from(geo.bytes_per_sector);
     if chunk_size == 0 || chunk_size > 64 << 20 || geo.bytes_per_sector == 0 {
-        return Err(SourceError::corrupt(&loc, "ewf volume", 0, format!("chunk size {chunk_size} bytes")));
+        return Err(SourceError::corrupt(
+            &loc,
+            "ewf volume",
+            0,
+            format!("chunk size {chunk_size} bytes"),
+        ));
     }
     let mut len = u64::from(geo.bytes_per_sector).saturating_mul(geo.sector_count);
     if len == 0 {
@@ -143,7 +169,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         .unwrap_or_default();
     for (i, e) in errors.iter().enumerate() {
         if i == MAX_ERROR_WARNINGS {
-            warnings.push(format!("… and {} more acquisition read errors", errors.len() - i));
+            warnings.push(format!(
+                "… and {} more acquisition read errors",
+                errors.len() - i
+            ));
             break;
         }
         warnings.push(format!(
@@ -189,7 +218,11 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             }
         }
     }
-    let variant = if ext.to_ascii_uppercase().starts_with('S') { "EWF-S01" } else { "EWF-E01" };
+    let variant = if ext.to_ascii_uppercase().starts_with('S') {
+        "EWF-S01"
+    } else {
+        "EWF-E01"
+    };
     Ok(Container {
         kind: ContainerKind::Ewf,
         disk: Arc::new(disk),
@@ -246,7 +279,11 @@ pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Optio
     }
     let base = base_name(name);
     let (stem, ext) = split_ext(base).unwrap_or((base, "E01"));
-    let family = ext.chars().next().filter(|c| c.is_ascii_alphabetic()).unwrap_or('E');
+    let family = ext
+        .chars()
+        .next()
+        .filter(|c| c.is_ascii_alphabetic())
+        .unwrap_or('E');
     let guess = format!("{stem}.{family}01");
     let first = siblings
         .names()

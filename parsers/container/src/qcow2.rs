@@ -67,7 +67,7 @@ pub(crate) fn file_name_only(name: &str) -> Option<&str> {
     }
 }
 
-fn parse_header(file: &Source) -> Result<Header> {
+fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header> {
     let loc = file.location();
     let corrupt = |off: u64, what: &str| SourceError::corrupt(loc, "qcow2 header", off, what);
     let mut h = [0u8; 112];
@@ -79,11 +79,20 @@ fn parse_header(file: &Source) -> Result<Header> {
     match version {
         2 | 3 => {}
         1 => return Err(crate::unsupported(file, LAYER, "qcow version 1")),
-        v => return Err(crate::unsupported(file, LAYER, &format!("qcow2 version {v}"))),
+        v => {
+            return Err(crate::unsupported(
+                file,
+                LAYER,
+                &format!("qcow2 version {v}"),
+            ))
+        }
     }
     let cluster_bits = be32(&h, 20);
     if !(9..=21).contains(&cluster_bits) {
-        return Err(corrupt(20, &format!("cluster_bits {cluster_bits} outside 9..=21")));
+        return Err(corrupt(
+            20,
+            &format!("cluster_bits {cluster_bits} outside 9..=21"),
+        ));
     }
     let cs = 1u64 << cluster_bits;
     let size = be64(&h, 24);
@@ -91,7 +100,13 @@ fn parse_header(file: &Source) -> Result<Header> {
         0 => {}
         1 => return Err(crate::unsupported(file, LAYER, "encryption (AES)")),
         2 => return Err(crate::unsupported(file, LAYER, "encryption (LUKS)")),
-        m => return Err(crate::unsupported(file, LAYER, &format!("encryption (method {m})"))),
+        m => {
+            return Err(crate::unsupported(
+                file,
+                LAYER,
+                &format!("encryption (method {m})"),
+            ))
+        }
     }
     let mut warnings = Vec::new();
     let mut header_len = 72u64;
@@ -105,7 +120,8 @@ fn parse_header(file: &Source) -> Result<Header> {
             return Err(corrupt(100, &format!("header_length {header_len}")));
         }
         if incompat & 1 != 0 {
-            warnings.push("qcow2 dirty bit set (refcounts may be stale; data is read as is)".into());
+            warnings
+                .push("qcow2 dirty bit set (refcounts may be stale; data is read as is)".into());
         }
         if incompat & 2 != 0 {
             warnings.push("qcow2 marked corrupt by its writer".into());
@@ -118,11 +134,21 @@ fn parse_header(file: &Source) -> Result<Header> {
             match ct {
                 0 => {}
                 1 => return Err(crate::unsupported(file, LAYER, "zstd compression type")),
-                t => return Err(crate::unsupported(file, LAYER, &format!("compression type {t}"))),
+                t => {
+                    return Err(crate::unsupported(
+                        file,
+                        LAYER,
+                        &format!("compression type {t}"),
+                    ))
+                }
             }
         }
         if incompat & 16 != 0 {
-            return Err(crate::unsupported(file, LAYER, "extended L2 entries (subclusters)"));
+            return Err(crate::unsupported(
+                file,
+                LAYER,
+                "extended L2 entries (subclusters)",
+            ));
         }
         let unknown = incompat & !0x1f;
         if unknown != 0 {
@@ -149,21 +175,33 @@ fn parse_header(file: &Source) -> Result<Header> {
     let l1_size = u64::from(be32(&h, 36));
     let l1_off = be64(&h, 40);
     if l1_size < needed {
-        return Err(corrupt(36, &format!("l1_size {l1_size} < {needed} needed for size {size}")));
+        return Err(corrupt(
+            36,
+            &format!("l1_size {l1_size} < {needed} needed for size {size}"),
+        ));
     }
     if l1_size > MAX_L1_ENTRIES {
-        return Err(corrupt(36, &format!("l1_size {l1_size} over qemu's 32 MiB limit")));
+        return Err(corrupt(
+            36,
+            &format!("l1_size {l1_size} over qemu's 32 MiB limit"),
+        ));
     }
     let l1_end = l1_size
         .checked_mul(8)
         .and_then(|n| n.checked_add(l1_off))
         .ok_or_else(|| corrupt(40, "L1 table offset overflows"))?;
     if l1_end > file.len() && needed > 0 {
-        return Err(corrupt(40, &format!("L1 table ({l1_size} entries at {l1_off:#x}) runs past the end")));
+        return Err(corrupt(
+            40,
+            &format!("L1 table ({l1_size} entries at {l1_off:#x}) runs past the end"),
+        ));
     }
     if l1_off % cs != 0 && needed > 0 {
         return Err(corrupt(40, "L1 table offset not cluster aligned"));
     }
+    *l1_budget = l1_budget
+        .checked_sub(needed * 8)
+        .ok_or_else(|| crate::unsupported(file, LAYER, "L1 tables over 64 MiB in one chain"))?;
     let mut raw = vec![0u8; (needed * 8) as usize];
     triage_source::read_exact_at(file.as_ref(), l1_off, &mut raw)?;
     let l1 = raw.chunks_exact(8).map(|c| be64(c, 0)).collect();
@@ -232,7 +270,11 @@ fn walk_extensions(file: &Source, start: u64, cs: u64) -> Result<(Option<String>
             0xe279_2aca if len <= 64 => {
                 let mut b = vec![0u8; len as usize];
                 triage_source::read_exact_at(file.as_ref(), data, &mut b)?;
-                fmt = Some(String::from_utf8_lossy(&b).trim_end_matches('\0').to_string());
+                fmt = Some(
+                    String::from_utf8_lossy(&b)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                );
             }
             0x0537_be77 => return Err(crate::unsupported(file, LAYER, "encryption (LUKS header)")),
             0x4441_5441 => return Err(crate::unsupported(file, LAYER, "external data file")),
@@ -250,7 +292,12 @@ fn read_snapshots(file: &Source, count: u32, off: u64) -> Result<Vec<String>> {
     }
     let loc = file.location();
     if count > MAX_SNAPSHOTS {
-        return Err(SourceError::corrupt(loc, "qcow2 snapshot table", off, format!("{count} snapshots")));
+        return Err(SourceError::corrupt(
+            loc,
+            "qcow2 snapshot table",
+            off,
+            format!("{count} snapshots"),
+        ));
     }
     let mut names = Vec::new();
     let mut at = off;
@@ -261,7 +308,12 @@ fn read_snapshots(file: &Source, count: u32, off: u64) -> Result<Vec<String>> {
         let name_len = u64::from(u16::from_be_bytes([h[14], h[15]]));
         let extra = u64::from(be32(&h, 36));
         if extra > 1 << 16 {
-            return Err(SourceError::corrupt(loc, "qcow2 snapshot table", at, "extra data too large"));
+            return Err(SourceError::corrupt(
+                loc,
+                "qcow2 snapshot table",
+                at,
+                "extra data too large",
+            ));
         }
         let name_at = at + 40 + extra + id_len;
         let mut n = vec![0u8; name_len as usize];
@@ -333,7 +385,11 @@ impl Layer {
         }
         let cs = self.cs();
         if l2_off % cs != 0 || l2_off.saturating_add(cs) > self.file.len() {
-            return Err(self.hole(span_start, span, format!("L2 table at {l2_off:#x} is outside the file")));
+            return Err(self.hole(
+                span_start,
+                span,
+                format!("L2 table at {l2_off:#x} is outside the file"),
+            ));
         }
         let file = &self.file;
         let table = self.tables.get_or_load(self.key | l2_off, || {
@@ -341,7 +397,8 @@ impl Layer {
             triage_source::read_exact_at(file.as_ref(), l2_off, &mut t)?;
             Ok(Arc::from(t))
         });
-        let table = table.map_err(|e| self.hole(span_start, span, format!("L2 table unreadable: {e}")))?;
+        let table =
+            table.map_err(|e| self.hole(span_start, span, format!("L2 table unreadable: {e}")))?;
         let idx = (vcl & ((1 << l2_bits) - 1)) as usize;
         let e = be64(&table, idx * 8);
         if e & L2_COMPRESSED != 0 {
@@ -351,7 +408,11 @@ impl Layer {
             let len = (sectors + 1) * 512 - (off & 511);
             if off >= 1 << 56 {
                 let start = vcl << cb;
-                return Err(self.hole(start, cs, format!("compressed cluster offset {off:#x} out of range")));
+                return Err(self.hole(
+                    start,
+                    cs,
+                    format!("compressed cluster offset {off:#x} out of range"),
+                ));
             }
             return Ok(Map::Compressed(off, len));
         }
@@ -383,7 +444,13 @@ impl Layer {
                 triage_source::read_exact_at(file.as_ref(), off, &mut input)?;
                 inflate_exact(&input, cs as usize, false)
                     .map(Arc::from)
-                    .ok_or_else(|| self.hole(vcl_start, cs, "compressed cluster does not inflate to one cluster"))
+                    .ok_or_else(|| {
+                        self.hole(
+                            vcl_start,
+                            cs,
+                            "compressed cluster does not inflate to one cluster",
+                        )
+                    })
             })
             .map_err(|e| match e {
                 h @ SourceError::Hole { .. } => h,
@@ -406,7 +473,9 @@ impl Layer {
                     out.fill(0);
                     Ok(out.len())
                 }
-                Below::Missing(name) => Err(self.hole(start, cs, format!("backing file {name} is missing"))),
+                Below::Missing(name) => {
+                    Err(self.hole(start, cs, format!("backing file {name} is missing")))
+                }
                 Below::Source(src) => {
                     let n = src.read_at(pos, out)?;
                     if n == 0 {
@@ -420,7 +489,11 @@ impl Layer {
             Map::Data(off) => {
                 let n = self.file.read_at(off + within, out)?;
                 if n == 0 {
-                    return Err(self.hole(start, cs, format!("cluster at {off:#x} is past the end of the file")));
+                    return Err(self.hole(
+                        start,
+                        cs,
+                        format!("cluster at {off:#x} is past the end of the file"),
+                    ));
                 }
                 Ok(n)
             }
@@ -480,7 +553,9 @@ pub(crate) fn inflate_upto(input: &[u8], out_len: usize, zlib: bool) -> Option<(
     use flate2::{Decompress, FlushDecompress, Status};
     let mut out = vec![0u8; out_len];
     let mut d = Decompress::new(zlib);
-    let st = d.decompress(input, &mut out, FlushDecompress::Finish).ok()?;
+    let st = d
+        .decompress(input, &mut out, FlushDecompress::Finish)
+        .ok()?;
     let produced = d.total_out() as usize;
     match st {
         Status::StreamEnd => {
@@ -503,7 +578,9 @@ pub(crate) fn inflate_upto(input: &[u8], out_len: usize, zlib: bool) -> Option<(
 
 /// Open a qcow2 image (and its backing chain) as its virtual disk.
 pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
-    let top = parse_header(&file)?;
+    // L1 memory for the whole chain (a 2 TiB image with 64 KiB clusters needs 32 KiB).
+    let mut l1_budget: u64 = 64 << 20;
+    let top = parse_header(&file, &mut l1_budget)?;
     let mut warnings: Vec<String> = top.warnings.clone();
     let mut files = vec![file.location().to_string()];
     let mut facts: Vec<(&'static str, String)> = vec![
@@ -512,7 +589,14 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         ("snapshots", top.snapshots.len().to_string()),
     ];
     if !top.snapshots.is_empty() {
-        facts.push(("snapshot_names", top.snapshots.join(", ")));
+        let shown: Vec<&str> = top.snapshots.iter().take(64).map(String::as_str).collect();
+        let more = top.snapshots.len().saturating_sub(shown.len());
+        let tail = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        facts.push(("snapshot_names", format!("{}{tail}", shown.join(", "))));
     }
     if let Some(b) = &top.backing_name {
         facts.push(("backing_file", b.clone()));
@@ -527,9 +611,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     let top_name = chain[0].0.location().last().to_string();
     let mut seen: Vec<String> = vec![file_name_only(&top_name).unwrap_or("").to_ascii_lowercase()];
     let mut bottom = Below::Zeros;
-    loop {
-        let Some((_, h)) = chain.last() else { break };
-        let Some(raw_name) = h.backing_name.clone() else { break };
+    while let Some((_, h)) = chain.last() {
+        let Some(raw_name) = h.backing_name.clone() else {
+            break;
+        };
         let Some(name) = file_name_only(&raw_name).map(str::to_string) else {
             warnings.push(format!("backing file name {raw_name:?} has no file name"));
             bottom = Below::Missing(raw_name);
@@ -542,7 +627,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             break;
         }
         if chain.len() > MAX_CHAIN {
-            warnings.push(format!("backing chain deeper than {MAX_CHAIN}: {name} not followed"));
+            warnings.push(format!(
+                "backing chain deeper than {MAX_CHAIN}: {name} not followed"
+            ));
             bottom = Below::Missing(name);
             break;
         }
@@ -550,7 +637,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         let src = match siblings.open(&name) {
             Ok(Some(s)) => s,
             Ok(None) => {
-                warnings.push(format!("backing file {name} not found: its clusters read as holes"));
+                warnings.push(format!(
+                    "backing file {name} not found: its clusters read as holes"
+                ));
                 bottom = Below::Missing(name);
                 break;
             }
@@ -571,7 +660,7 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             bottom = Below::Source(src);
             break;
         }
-        match parse_header(&src) {
+        match parse_header(&src, &mut l1_budget) {
             Ok(bh) => {
                 warnings.extend(bh.warnings.iter().map(|w| format!("{name}: {w}")));
                 chain.push((src, bh));
@@ -606,7 +695,8 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         below = Below::Source(s.clone());
         disk = Some(s);
     }
-    let disk = disk.ok_or_else(|| SourceError::corrupt(&Location::new("qcow2"), LAYER, 0, "empty chain"))?;
+    let disk =
+        disk.ok_or_else(|| SourceError::corrupt(&Location::new("qcow2"), LAYER, 0, "empty chain"))?;
     Ok(Container {
         kind: ContainerKind::Qcow2,
         disk,

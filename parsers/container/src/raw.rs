@@ -64,7 +64,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             }
             Ok(None) => break,
             Err(e) => {
-                warnings.push(format!("part {pn} unreadable: {e}: the image ends before it"));
+                warnings.push(format!(
+                    "part {pn} unreadable: {e}: the image ends before it"
+                ));
                 break;
             }
         }
@@ -77,9 +79,7 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     let later: Vec<String> = siblings
         .names()
         .into_iter()
-        .filter(|s| {
-            split_name(s).is_some_and(|(st, k, _)| st.eq_ignore_ascii_case(stem) && k > n)
-        })
+        .filter(|s| split_name(s).is_some_and(|(st, k, _)| st.eq_ignore_ascii_case(stem) && k > n))
         .collect();
     if !later.is_empty() {
         warnings.push(format!(
@@ -155,7 +155,10 @@ impl ByteSource for SplitSource {
         }
         // The part holding `offset`: the last whose start is <= offset (empty parts
         // are skipped by taking the last such start).
-        let i = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let (Some(part), Some(&start)) = (self.parts.get(i), self.starts.get(i)) else {
             return Ok(0);
         };

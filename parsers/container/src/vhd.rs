@@ -109,7 +109,9 @@ pub(crate) fn read_data(
             "{layer} data at file offset {file_off:#x} lies past the end of the file"
         ))),
         Ok(n) => Ok(n),
-        Err(e) => Err(hole(format!("{layer} data at file offset {file_off:#x}: {e}"))),
+        Err(e) => Err(hole(format!(
+            "{layer} data at file offset {file_off:#x}: {e}"
+        ))),
     }
 }
 
@@ -178,7 +180,14 @@ fn hex_id(b: &[u8]) -> String {
     if h.len() != 32 {
         return h;
     }
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -212,7 +221,12 @@ fn parse(file: Source) -> Result<Parsed> {
     let loc = file.location().clone();
     let len = file.len();
     if len < 512 {
-        return Err(SourceError::corrupt(&loc, LAYER, 0, "smaller than a VHD footer"));
+        return Err(SourceError::corrupt(
+            &loc,
+            LAYER,
+            0,
+            "smaller than a VHD footer",
+        ));
     }
     let mut warnings = Vec::new();
     let mut footer = [0u8; 512];
@@ -221,7 +235,12 @@ fn parse(file: Source) -> Result<Parsed> {
         // A dynamic disk keeps a copy at the start: use it when the end is damaged.
         triage_source::read_exact_at(&*file, 0, &mut footer)?;
         if &footer[..8] != b"conectix" {
-            return Err(SourceError::corrupt(&loc, LAYER, len - 512, "no conectix footer"));
+            return Err(SourceError::corrupt(
+                &loc,
+                LAYER,
+                len - 512,
+                "no conectix footer",
+            ));
         }
         warnings.push("VHD footer at the end is damaged; the copy at offset 0 was used".into());
     }
@@ -253,14 +272,25 @@ fn parse(file: Source) -> Result<Parsed> {
     })
 }
 
-fn parse_sparse(file: &Source, hdr_off: u64, size: u64, warnings: &mut Vec<String>) -> Result<Sparse> {
+fn parse_sparse(
+    file: &Source,
+    hdr_off: u64,
+    size: u64,
+    warnings: &mut Vec<String>,
+) -> Result<Sparse> {
     let loc = file.location();
     let len = file.len();
     let mut h = [0u8; 1024];
-    triage_source::read_exact_at(&**file, hdr_off, &mut h)
-        .map_err(|_| SourceError::corrupt(loc, LAYER, hdr_off, "dynamic header lies past the end"))?;
+    triage_source::read_exact_at(&**file, hdr_off, &mut h).map_err(|_| {
+        SourceError::corrupt(loc, LAYER, hdr_off, "dynamic header lies past the end")
+    })?;
     if &h[..8] != b"cxsparse" {
-        return Err(SourceError::corrupt(loc, LAYER, hdr_off, "no cxsparse dynamic header"));
+        return Err(SourceError::corrupt(
+            loc,
+            LAYER,
+            hdr_off,
+            "no cxsparse dynamic header",
+        ));
     }
     if checksum(&h, 36) != be32(&h, 36) {
         warnings.push("VHD dynamic header checksum does not match".into());
@@ -269,7 +299,12 @@ fn parse_sparse(file: &Source, hdr_off: u64, size: u64, warnings: &mut Vec<Strin
     let max_entries = u64::from(be32(&h, 28));
     let block_size = u64::from(be32(&h, 32));
     if !block_size.is_power_of_two() || !(512..=1 << 28).contains(&block_size) {
-        return Err(SourceError::corrupt(loc, LAYER, hdr_off + 32, format!("block size {block_size}")));
+        return Err(SourceError::corrupt(
+            loc,
+            LAYER,
+            hdr_off + 32,
+            format!("block size {block_size}"),
+        ));
     }
     let needed = size.div_ceil(block_size);
     if max_entries < needed {
@@ -435,7 +470,14 @@ impl ByteSource for VhdDisk {
                     why: format!("fixed VHD truncated: its data ends at {data_end:#x}"),
                 });
             }
-            return read_data(&*self.file, &self.location, offset, offset, &mut buf[..n], LAYER);
+            return read_data(
+                &*self.file,
+                &self.location,
+                offset,
+                offset,
+                &mut buf[..n],
+                LAYER,
+            );
         };
         let bs = sp.block_size;
         let block = offset / bs;
@@ -455,7 +497,14 @@ impl ByteSource for VhdDisk {
         if !self.differencing {
             // Dynamic disks: an allocated block's data is its content, bitmap or not
             // (what qemu and Hyper-V read).
-            return read_data(&*self.file, &self.location, data + within, offset, buf, LAYER);
+            return read_data(
+                &*self.file,
+                &self.location,
+                data + within,
+                offset,
+                buf,
+                LAYER,
+            );
         }
         let bitmap = self.bitmap(block, start).map_err(|e| SourceError::Hole {
             location: self.location.clone(),
@@ -468,7 +517,14 @@ impl ByteSource for VhdDisk {
         let (mine, run) = bit_run(&bitmap, sector, last - sector, true);
         let m = ((sector + run) * 512 - within).min(n as u64) as usize;
         if mine {
-            read_data(&*self.file, &self.location, data + within, offset, &mut buf[..m], LAYER)
+            read_data(
+                &*self.file,
+                &self.location,
+                data + within,
+                offset,
+                &mut buf[..m],
+                LAYER,
+            )
         } else {
             self.parent.read(&self.location, offset, &mut buf[..m])
         }
@@ -486,9 +542,14 @@ fn type_name(ty: DiskType) -> &'static str {
 /// Open a VHD (fixed, dynamic or differencing) as its virtual disk.
 ///
 /// A differencing disk's parents are opened by file name through `siblings`, up to
-/// [`MAX_CHAIN`] deep; a parent that is missing, unreadable or loops back into the chain
+/// 16 deep; a parent that is missing, unreadable or loops back into the chain
 /// is a warning, and the sectors it would have supplied read as
 /// [`SourceError::Hole`]s.
+///
+/// `variant` is `fixed`, `dynamic` or `differencing`; `files` lists the child, then its
+/// parents; `facts` are `block_size` (not for fixed disks), `virtual_size`,
+/// `logical_sector_size`, `disk_id` (the footer's unique id, as vhdiinfo prints it) and,
+/// for a differencing disk, `parent` (the file name looked for) and `parent_id`.
 pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     let first = parse(file)?;
     let mut warnings = first.warnings.clone();
@@ -520,13 +581,18 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             break;
         }
         let Some((name, src)) = find_parent(&sp.parent_names, siblings) else {
-            let name = sp.parent_names.first().cloned().unwrap_or_else(|| "(unnamed)".into());
+            let name = sp
+                .parent_names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "(unnamed)".into());
             missing = Some(format!("parent {name} not found"));
             break;
         };
         let looped = chain.iter().any(|p| {
             p.file.location().last().eq_ignore_ascii_case(&name)
-                || file_name(p.file.location().last()).is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                || file_name(p.file.location().last())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&name))
         });
         if looped {
             missing = Some(format!("parent chain loops back to {name}"));
@@ -546,7 +612,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
                 hex_id(&sp.parent_id)
             ));
         }
-        if chain.iter().any(|p| p.unique_id == parent.unique_id && parent.unique_id != [0; 16]) {
+        if chain
+            .iter()
+            .any(|p| p.unique_id == parent.unique_id && parent.unique_id != [0; 16])
+        {
             missing = Some(format!("parent chain loops back to {name} (same disk id)"));
             break;
         }
@@ -556,7 +625,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     if let Some(m) = &missing {
         warnings.push(format!("{m}: its sectors read as holes"));
     }
-    let files: Vec<String> = chain.iter().map(|p| p.file.location().to_string()).collect();
+    let files: Vec<String> = chain
+        .iter()
+        .map(|p| p.file.location().to_string())
+        .collect();
     // Build from the deepest parent up, each disk reading through the one below.
     let mut parent = match missing {
         Some(m) => Parent::Missing(m),
@@ -577,7 +649,8 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         parent = Parent::Disk(d.clone());
         disk = Some(d);
     }
-    let disk = disk.ok_or_else(|| SourceError::corrupt(&Location::new("vhd"), LAYER, 0, "empty chain"))?;
+    let disk =
+        disk.ok_or_else(|| SourceError::corrupt(&Location::new("vhd"), LAYER, 0, "empty chain"))?;
     Ok(Container {
         kind: ContainerKind::Vhd,
         disk,
@@ -616,7 +689,10 @@ mod tests {
     fn names_keep_only_the_last_component() {
         assert_eq!(file_name(r"C:\VMs\base.vhd").as_deref(), Some("base.vhd"));
         assert_eq!(file_name(r".\base.vhd").as_deref(), Some("base.vhd"));
-        assert_eq!(file_name("file://localhost/Users/a/b c.vhd").as_deref(), Some("b c.vhd"));
+        assert_eq!(
+            file_name("file://localhost/Users/a/b c.vhd").as_deref(),
+            Some("b c.vhd")
+        );
         assert_eq!(file_name(r"C:\..\"), None);
         assert_eq!(percent_decode("a%20b%2"), "a b%2");
     }

@@ -17,13 +17,48 @@ use crate::{Container, ContainerKind};
 const LAYER: &str = "vhdx";
 const MIB: u64 = 1 << 20;
 
-const BAT_REGION: Guid = guid(0x2DC27766, 0xF623, 0x4200, [0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A, 0x08]);
-const METADATA_REGION: Guid = guid(0x8B7CA206, 0x4790, 0x4B9A, [0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E]);
-const FILE_PARAMETERS: Guid = guid(0xCAA16737, 0xFA36, 0x4D43, [0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B]);
-const VIRTUAL_DISK_SIZE: Guid = guid(0x2FA54224, 0xCD1B, 0x4876, [0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B, 0xF4, 0xB8]);
-const VIRTUAL_DISK_ID: Guid = guid(0xBECA12AB, 0xB2E6, 0x4523, [0x93, 0xEF, 0xC3, 0x09, 0xE0, 0x00, 0xC7, 0x46]);
-const LOGICAL_SECTOR: Guid = guid(0x8141BF1D, 0xA96F, 0x4709, [0xBA, 0x47, 0xF2, 0x33, 0xA8, 0xFA, 0xAB, 0x5F]);
-const PARENT_LOCATOR: Guid = guid(0xA8D35F2D, 0xB30B, 0x454D, [0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C]);
+const BAT_REGION: Guid = guid(
+    0x2DC27766,
+    0xF623,
+    0x4200,
+    [0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A, 0x08],
+);
+const METADATA_REGION: Guid = guid(
+    0x8B7CA206,
+    0x4790,
+    0x4B9A,
+    [0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E],
+);
+const FILE_PARAMETERS: Guid = guid(
+    0xCAA16737,
+    0xFA36,
+    0x4D43,
+    [0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B],
+);
+const VIRTUAL_DISK_SIZE: Guid = guid(
+    0x2FA54224,
+    0xCD1B,
+    0x4876,
+    [0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B, 0xF4, 0xB8],
+);
+const VIRTUAL_DISK_ID: Guid = guid(
+    0xBECA12AB,
+    0xB2E6,
+    0x4523,
+    [0x93, 0xEF, 0xC3, 0x09, 0xE0, 0x00, 0xC7, 0x46],
+);
+const LOGICAL_SECTOR: Guid = guid(
+    0x8141BF1D,
+    0xA96F,
+    0x4709,
+    [0xBA, 0x47, 0xF2, 0x33, 0xA8, 0xFA, 0xAB, 0x5F],
+);
+const PARENT_LOCATOR: Guid = guid(
+    0xA8D35F2D,
+    0xB30B,
+    0x454D,
+    [0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C],
+);
 
 /// A GUID in its on-disk (mixed-endian) byte order.
 type Guid = [u8; 16];
@@ -32,7 +67,10 @@ const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
     let a = a.to_le_bytes();
     let b = b.to_le_bytes();
     let c = c.to_le_bytes();
-    [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+        d[7],
+    ]
 }
 
 fn guid_at(b: &[u8], at: usize) -> Guid {
@@ -49,11 +87,20 @@ fn guid_text(g: &Guid) -> String {
         .iter()
         .map(|&i| format!("{:02x}", g[i]))
         .collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).unwrap_or(0)
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .unwrap_or(0)
 }
 fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
@@ -71,7 +118,11 @@ const CRC32C_TABLE: [u32; 256] = {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         t[i] = c;
@@ -84,7 +135,11 @@ const CRC32C_TABLE: [u32; 256] = {
 fn crc32c(b: &[u8], field: usize) -> u32 {
     let mut c = !0u32;
     for (i, &x) in b.iter().enumerate() {
-        let x = if (field..field + 4).contains(&i) { 0 } else { x };
+        let x = if (field..field + 4).contains(&i) {
+            0
+        } else {
+            x
+        };
         c = CRC32C_TABLE[((c ^ u32::from(x)) & 0xFF) as usize] ^ (c >> 8);
     }
     !c
@@ -130,7 +185,12 @@ impl Parsed {
 fn read_vec(file: &Source, off: u64, len: u64, what: &'static str) -> Result<Vec<u8>> {
     let loc = file.location();
     if off.checked_add(len).is_none_or(|e| e > file.len()) {
-        return Err(SourceError::corrupt(loc, what, off, format!("{len} bytes run past the end of the file")));
+        return Err(SourceError::corrupt(
+            loc,
+            what,
+            off,
+            format!("{len} bytes run past the end of the file"),
+        ));
     }
     let mut v = vec![0u8; len as usize];
     triage_source::read_exact_at(&**file, off, &mut v)?;
@@ -186,30 +246,58 @@ fn regions(file: &Source, warnings: &mut Vec<String>) -> Result<((u64, u64), (u6
         }
         return match (bat, meta) {
             (Some(b), Some(m)) => Ok((b, m)),
-            _ => Err(SourceError::corrupt(loc, "vhdx region table", off, "no BAT or metadata region")),
+            _ => Err(SourceError::corrupt(
+                loc,
+                "vhdx region table",
+                off,
+                "no BAT or metadata region",
+            )),
         };
     }
-    Err(SourceError::corrupt(loc, "vhdx region table", 3 * 64 * 1024, last_err))
+    Err(SourceError::corrupt(
+        loc,
+        "vhdx region table",
+        3 * 64 * 1024,
+        last_err,
+    ))
 }
 
 /// The metadata items `(id, bytes)`.
 fn metadata(file: &Source, (off, len): (u64, u64)) -> Result<Vec<(Guid, Vec<u8>)>> {
     let loc = file.location();
     if len < 64 * 1024 {
-        return Err(SourceError::corrupt(loc, "vhdx metadata", off, "region smaller than its table"));
+        return Err(SourceError::corrupt(
+            loc,
+            "vhdx metadata",
+            off,
+            "region smaller than its table",
+        ));
     }
     let table = read_vec(file, off, 64 * 1024, "vhdx metadata")?;
     if &table[..8] != b"metadata" {
-        return Err(SourceError::corrupt(loc, "vhdx metadata", off, "no metadata signature"));
+        return Err(SourceError::corrupt(
+            loc,
+            "vhdx metadata",
+            off,
+            "no metadata signature",
+        ));
     }
     let count = usize::from(le16(&table, 10)).min(2047);
     let mut items = Vec::new();
     for e in table[32..].chunks_exact(32).take(count) {
         let (item_off, item_len) = (u64::from(le32(e, 16)), u64::from(le32(e, 20)));
         if item_len > MIB || item_off.saturating_add(item_len) > len {
-            return Err(SourceError::corrupt(loc, "vhdx metadata", off, "item runs past its region"));
+            return Err(SourceError::corrupt(
+                loc,
+                "vhdx metadata",
+                off,
+                "item runs past its region",
+            ));
         }
-        items.push((guid_at(e, 0), read_vec(file, off + item_off, item_len, "vhdx metadata item")?));
+        items.push((
+            guid_at(e, 0),
+            read_vec(file, off + item_off, item_len, "vhdx metadata item")?,
+        ));
     }
     Ok(items)
 }
@@ -219,7 +307,9 @@ fn locator(item: &[u8]) -> Vec<(String, String)> {
     let count = usize::from(le16(item, 18));
     let text = |off: u32, len: u16| -> String {
         let (o, l) = (off as usize, usize::from(len));
-        item.get(o..o.saturating_add(l)).map(|b| utf16(b, false)).unwrap_or_default()
+        item.get(o..o.saturating_add(l))
+            .map(|b| utf16(b, false))
+            .unwrap_or_default()
     };
     item.get(20..)
         .unwrap_or(&[])
@@ -236,7 +326,12 @@ fn parse(file: Source) -> Result<Parsed> {
     triage_source::read_exact_at(&*file, 0, &mut ident)
         .map_err(|_| SourceError::corrupt(&loc, LAYER, 0, "too short for a VHDX"))?;
     if &ident != b"vhdxfile" {
-        return Err(SourceError::corrupt(&loc, LAYER, 0, "no vhdxfile identifier"));
+        return Err(SourceError::corrupt(
+            &loc,
+            LAYER,
+            0,
+            "no vhdxfile identifier",
+        ));
     }
     let (h1, h2) = (header(&file, 64 * 1024), header(&file, 128 * 1024));
     let hdr = match (h1, h2) {
@@ -251,7 +346,14 @@ fn parse(file: Source) -> Result<Parsed> {
             warnings.push("one VHDX header is damaged; the other was used".into());
             a
         }
-        (None, None) => return Err(SourceError::corrupt(&loc, "vhdx header", 64 * 1024, "both headers are invalid")),
+        (None, None) => {
+            return Err(SourceError::corrupt(
+                &loc,
+                "vhdx header",
+                64 * 1024,
+                "both headers are invalid",
+            ))
+        }
     };
     if hdr.log != [0; 16] {
         warnings.push(format!(
@@ -261,15 +363,33 @@ fn parse(file: Source) -> Result<Parsed> {
     }
     let (bat_region, meta_region) = regions(&file, &mut warnings)?;
     let items = metadata(&file, meta_region)?;
-    let item = |id: Guid| items.iter().find(|(i, _)| *i == id).map(|(_, b)| b.as_slice());
-    let missing = |what: &str| SourceError::corrupt(&loc, "vhdx metadata", meta_region.0, format!("no {what} item"));
+    let item = |id: Guid| {
+        items
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, b)| b.as_slice())
+    };
+    let missing = |what: &str| {
+        SourceError::corrupt(
+            &loc,
+            "vhdx metadata",
+            meta_region.0,
+            format!("no {what} item"),
+        )
+    };
     let params = item(FILE_PARAMETERS).ok_or_else(|| missing("file parameters"))?;
     let block_size = u64::from(le32(params, 0));
     let flags = le32(params, 4);
     let has_parent = flags & 2 != 0;
-    let size = item(VIRTUAL_DISK_SIZE).map(|b| le64(b, 0)).ok_or_else(|| missing("virtual disk size"))?;
-    let sector_size = item(LOGICAL_SECTOR).map(|b| u64::from(le32(b, 0))).ok_or_else(|| missing("logical sector size"))?;
-    let disk_id = item(VIRTUAL_DISK_ID).map(|b| guid_at(b, 0)).unwrap_or([0; 16]);
+    let size = item(VIRTUAL_DISK_SIZE)
+        .map(|b| le64(b, 0))
+        .ok_or_else(|| missing("virtual disk size"))?;
+    let sector_size = item(LOGICAL_SECTOR)
+        .map(|b| u64::from(le32(b, 0)))
+        .ok_or_else(|| missing("logical sector size"))?;
+    let disk_id = item(VIRTUAL_DISK_ID)
+        .map(|b| guid_at(b, 0))
+        .unwrap_or([0; 16]);
     let locator = item(PARENT_LOCATOR).map(locator).unwrap_or_default();
     let bad = |what: String| SourceError::corrupt(&loc, "vhdx metadata", meta_region.0, what);
     if !block_size.is_power_of_two() || !(MIB..=256 * MIB).contains(&block_size) {
@@ -297,7 +417,10 @@ fn parse(file: Source) -> Result<Parsed> {
             &loc,
             "vhdx BAT",
             bat_region.0,
-            format!("{entries} entries do not fit the {}-byte BAT region", bat_region.1),
+            format!(
+                "{entries} entries do not fit the {}-byte BAT region",
+                bat_region.1
+            ),
         ));
     }
     let raw = read_vec(&file, bat_region.0, bat_bytes, "vhdx BAT")?;
@@ -331,7 +454,11 @@ struct VhdxDisk {
 
 impl VhdxDisk {
     fn entry(&self, idx: u64) -> u64 {
-        usize::try_from(idx).ok().and_then(|i| self.p.bat.get(i)).copied().unwrap_or(0)
+        usize::try_from(idx)
+            .ok()
+            .and_then(|i| self.p.bat.get(i))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The sector bits of payload block `block`.
@@ -340,9 +467,15 @@ impl VhdxDisk {
         let cr = p.chunk_ratio;
         let e = self.entry((block / cr) * (cr + 1) + cr);
         let bits = p.block_size / p.sector_size;
-        let at = (e & !(MIB - 1)) + (block % cr) * bits / 8;
+        // Saturating: an entry near 2^64 reads past the end (a hole), not an overflow.
+        let at = (e & !(MIB - 1)).saturating_add((block % cr) * bits / 8);
         if e & 7 != 6 {
-            return Err(SourceError::corrupt(&self.location, "vhdx BAT", 0, "sector bitmap block not present"));
+            return Err(SourceError::corrupt(
+                &self.location,
+                "vhdx BAT",
+                0,
+                "sector bitmap block not present",
+            ));
         }
         self.bitmaps.get_or_load(block, || {
             let mut b = vec![0u8; (bits / 8) as usize];
@@ -369,7 +502,7 @@ impl ByteSource for VhdxDisk {
         let n = (buf.len() as u64).min(p.size - offset).min(bs - within) as usize;
         let buf = &mut buf[..n];
         let e = self.entry(block + block / p.chunk_ratio);
-        let data = (e & !(MIB - 1)) + within;
+        let data = (e & !(MIB - 1)).saturating_add(within);
         let file = &*p.file;
         match e & 7 {
             // FULLY_PRESENT
@@ -413,9 +546,16 @@ impl ByteSource for VhdxDisk {
 /// Open a VHDX (fixed, dynamic or differencing) as its virtual disk.
 ///
 /// Parents are opened by the file name of their locator's `relative_path` (then
-/// `absolute_win32_path`, `volume_path`) through `siblings`, up to [`MAX_CHAIN`] deep;
+/// `absolute_win32_path`, `volume_path`) through `siblings`, up to 16 deep;
 /// a parent whose data-write GUID is not the child's `parent_linkage` is a warning; a
 /// missing, unreadable or looping parent is a warning and its sectors read as holes.
+///
+/// `variant` is `fixed` (blocks left allocated), `dynamic` or `differencing`; `facts`
+/// are `block_size`, `virtual_size`, `logical_sector_size`, `disk_id` (the virtual disk
+/// id metadata item), `data_write_guid` (what vhdiinfo calls the identifier, and what a
+/// child's `parent_linkage` names) and, for a differencing disk, `parent` and
+/// `parent_id`. A payload block in state ZERO reads as zeros even in a differencing
+/// disk (the state exists so that a child can zero what its parent holds).
 pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     let first = parse(file)?;
     let mut warnings = first.warnings.clone();
@@ -455,7 +595,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             missing = Some(format!("parent {name} not found"));
             break;
         };
-        let looped = chain.iter().any(|p| file_name(p.file.location().last()).is_some_and(|n| n.eq_ignore_ascii_case(&name)));
+        let looped = chain.iter().any(|p| {
+            file_name(p.file.location().last()).is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
         if looped {
             missing = Some(format!("parent chain loops back to {name}"));
             break;
@@ -468,7 +610,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             }
         };
         if chain.iter().any(|p| p.data_write == parent.data_write) {
-            missing = Some(format!("parent chain loops back to {name} (same data-write GUID)"));
+            missing = Some(format!(
+                "parent chain loops back to {name} (same data-write GUID)"
+            ));
             break;
         }
         let linkage: Vec<String> = ["parent_linkage", "parent_linkage2"]
@@ -484,7 +628,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             ));
         }
         if parent.size < last.size {
-            warnings.push(format!("parent {name} is smaller than its child; past its end reads zeros"));
+            warnings.push(format!(
+                "parent {name} is smaller than its child; past its end reads zeros"
+            ));
         }
         warnings.extend(parent.warnings.iter().map(|w| format!("{name}: {w}")));
         chain.push(parent);
@@ -492,7 +638,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     if let Some(m) = &missing {
         warnings.push(format!("{m}: its sectors read as holes"));
     }
-    let files: Vec<String> = chain.iter().map(|p| p.file.location().to_string()).collect();
+    let files: Vec<String> = chain
+        .iter()
+        .map(|p| p.file.location().to_string())
+        .collect();
     let mut parent = match missing {
         Some(m) => Parent::Missing(m),
         None => Parent::Zeros,
@@ -509,7 +658,8 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         parent = Parent::Disk(d.clone());
         disk = Some(d);
     }
-    let disk = disk.ok_or_else(|| SourceError::corrupt(&Location::new("vhdx"), LAYER, 0, "empty chain"))?;
+    let disk =
+        disk.ok_or_else(|| SourceError::corrupt(&Location::new("vhdx"), LAYER, 0, "empty chain"))?;
     Ok(Container {
         kind: ContainerKind::Vhdx,
         disk,
@@ -529,7 +679,13 @@ mod tests {
         // The standard check value of CRC-32C over "123456789".
         assert_eq!(crc32c(b"123456789", 100), 0xE306_9283);
         // The checksum field reads as zeros.
-        assert_eq!(crc32c(b"12345\xff\xff\xff\xff", 5), crc32c(b"12345\0\0\0\0", 100));
-        assert_eq!(guid_text(&BAT_REGION), "2dc27766-f623-4200-9d64-115e9bfd4a08");
+        assert_eq!(
+            crc32c(b"12345\xff\xff\xff\xff", 5),
+            crc32c(b"12345\0\0\0\0", 100)
+        );
+        assert_eq!(
+            guid_text(&BAT_REGION),
+            "2dc27766-f623-4200-9d64-115e9bfd4a08"
+        );
     }
 }

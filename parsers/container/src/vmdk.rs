@@ -82,7 +82,9 @@ fn parse_descriptor(text: &str) -> Descriptor {
             }
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let v = v.trim().trim_matches('"').to_string();
         match k.trim() {
             "createType" => d.create_type = Some(v),
@@ -97,14 +99,13 @@ fn parse_descriptor(text: &str) -> Descriptor {
 
 /// `ACCESS SECTORS TYPE "NAME" [OFFSET]`.
 fn parse_extent_line(line: &str) -> Option<ExtentLine> {
-    let mut it = line.splitn(4, char::is_whitespace);
-    let access = it.next()?.to_string();
-    if !matches!(access.as_str(), "RW" | "RDONLY" | "NOACCESS") {
+    let (access, rest) = token(line);
+    if !matches!(access, "RW" | "RDONLY" | "NOACCESS") {
         return None;
     }
-    let sectors: u64 = it.next()?.trim().parse().ok()?;
-    let rest = line.splitn(3, char::is_whitespace).nth(2)?.trim_start();
-    let (kind, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (sectors, rest) = token(rest);
+    let sectors: u64 = sectors.parse().ok()?;
+    let (kind, rest) = token(rest);
     let kind = kind.to_ascii_uppercase();
     let rest = rest.trim();
     let (name, tail) = if let Some(r) = rest.strip_prefix('"') {
@@ -113,14 +114,24 @@ fn parse_extent_line(line: &str) -> Option<ExtentLine> {
     } else {
         (String::new(), rest)
     };
-    let offset = tail.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let offset = tail
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     Some(ExtentLine {
-        access,
+        access: access.to_string(),
         sectors,
         kind,
         name,
         offset,
     })
+}
+
+/// The first whitespace-separated token of `s`, and the rest.
+fn token(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    s.split_at(s.find(char::is_whitespace).unwrap_or(s.len()))
 }
 
 /// Descriptor text, bounded, cut at the first NUL.
@@ -181,7 +192,13 @@ fn read_dir(file: &Source, off: u64, count: u64, wide: bool, budget: &mut u64) -
     let bytes = count
         .checked_mul(w)
         .filter(|&b| count <= MAX_GD_ENTRIES && off.checked_add(b).is_some_and(|e| e <= file.len()))
-        .ok_or_else(|| corrupt(file, off, format!("grain directory of {count} entries runs past the end")))?;
+        .ok_or_else(|| {
+            corrupt(
+                file,
+                off,
+                format!("grain directory of {count} entries runs past the end"),
+            )
+        })?;
     // Held as u64s: count * 8 bytes.
     *budget = budget.checked_sub(count * 8).ok_or_else(|| {
         crate::unsupported(file, LAYER, "grain directories over 256 MiB in one disk")
@@ -220,13 +237,21 @@ fn open_sparse(file: &Source, key: u64, budget: &mut u64) -> Result<SparseInfo> 
                 && le32(&f, 1032) == 0
                 && le32(&f, 1036) == 0;
             if !ok {
-                return Err(corrupt(file, len - 1536, "stream-optimised footer missing or invalid"));
+                return Err(corrupt(
+                    file,
+                    len - 1536,
+                    "stream-optimised footer missing or invalid",
+                ));
             }
             hd.copy_from_slice(&f[512..1024]);
         }
         let version = le32(&hd, 4);
         if version > 3 {
-            return Err(crate::unsupported(file, LAYER, &format!("sparse version {version}")));
+            return Err(crate::unsupported(
+                file,
+                LAYER,
+                &format!("sparse version {version}"),
+            ));
         }
         let flags = le32(&hd, 8);
         let capacity = le64(&hd, 12);
@@ -237,10 +262,18 @@ fn open_sparse(file: &Source, key: u64, budget: &mut u64) -> Result<SparseInfo> 
         let gd_off = le64(&hd, 56);
         let compressed = u16::from_le_bytes([hd[77], hd[78]]) == 1;
         if grain_sectors == 0 || grain_sectors > MAX_GRAIN / 512 {
-            return Err(corrupt(file, 20, format!("grain of {grain_sectors} sectors")));
+            return Err(corrupt(
+                file,
+                20,
+                format!("grain of {grain_sectors} sectors"),
+            ));
         }
         if gt_entries == 0 || gt_entries > 512 {
-            return Err(corrupt(file, 44, format!("{gt_entries} entries per grain table")));
+            return Err(corrupt(
+                file,
+                44,
+                format!("{gt_entries} entries per grain table"),
+            ));
         }
         let per_gd = gt_entries * grain_sectors;
         let n = capacity.div_ceil(per_gd);
@@ -287,7 +320,11 @@ fn open_sparse(file: &Source, key: u64, budget: &mut u64) -> Result<SparseInfo> 
         let gd_off = u64::from(le32(&h, 20));
         let n = u64::from(le32(&h, 24));
         if grain_sectors == 0 || grain_sectors > MAX_GRAIN / 512 {
-            return Err(corrupt(file, 16, format!("grain of {grain_sectors} sectors")));
+            return Err(corrupt(
+                file,
+                16,
+                format!("grain of {grain_sectors} sectors"),
+            ));
         }
         let gd = read_dir(file, gd_off * 512, n, false, budget)?;
         return Ok(SparseInfo {
@@ -316,14 +353,22 @@ fn open_sparse(file: &Source, key: u64, budget: &mut u64) -> Result<SparseInfo> 
             return Err(crate::unsupported(
                 file,
                 LAYER,
-                &format!("seSparse version {version:#x}, grain {grain_sectors}, table {gt_sectors}"),
+                &format!(
+                    "seSparse version {version:#x}, grain {grain_sectors}, table {gt_sectors}"
+                ),
             ));
         }
         let gd_off = le64(&h, 128);
         let gd_sectors = le64(&h, 136);
         let tables = le64(&h, 144);
         let grains = le64(&h, 192);
-        let gd = read_dir(file, gd_off.saturating_mul(512), gd_sectors.saturating_mul(64), true, budget)?;
+        let gd = read_dir(
+            file,
+            gd_off.saturating_mul(512),
+            gd_sectors.saturating_mul(64),
+            true,
+            budget,
+        )?;
         return Ok(SparseInfo {
             sparse: Sparse {
                 file: file.clone(),
@@ -341,7 +386,11 @@ fn open_sparse(file: &Source, key: u64, budget: &mut u64) -> Result<SparseInfo> 
             warnings,
         });
     }
-    Err(corrupt(file, 0, "not a sparse extent (no KDMV, COWD or seSparse magic)"))
+    Err(corrupt(
+        file,
+        0,
+        "not a sparse extent (no KDMV, COWD or seSparse magic)",
+    ))
 }
 
 enum Grain {
@@ -414,7 +463,7 @@ impl Sparse {
         let bytes = self.gt_entries * self.entry_width();
         let file = &self.file;
         let table = tables
-            .get_or_load(self.key | off, || {
+            .get_or_load(self.key | (off >> 9), || {
                 let mut t = vec![0u8; bytes as usize];
                 triage_source::read_exact_at(file.as_ref(), off, &mut t)?;
                 Ok(Arc::from(t))
@@ -428,7 +477,8 @@ impl Sparse {
                     0 if v == 0 => Ok(Grain::Unallocated),
                     1 | 2 => Ok(Grain::Zero),
                     3 => {
-                        let cl = ((v & 0x0fff_0000_0000_0000) >> 48) | ((v & 0x0000_ffff_ffff_ffff) << 12);
+                        let cl = ((v & 0x0fff_0000_0000_0000) >> 48)
+                            | ((v & 0x0000_ffff_ffff_ffff) << 12);
                         cl.checked_mul(self.grain / 512)
                             .and_then(|s| s.checked_add(grains))
                             .and_then(|s| s.checked_mul(512))
@@ -452,7 +502,8 @@ impl Sparse {
         let avail = self.file.len().saturating_sub(off);
         let (start, len) = if self.markers {
             let mut m = [0u8; 12];
-            triage_source::read_exact_at(self.file.as_ref(), off, &mut m).map_err(|e| e.to_string())?;
+            triage_source::read_exact_at(self.file.as_ref(), off, &mut m)
+                .map_err(|e| e.to_string())?;
             let size = u64::from(le32(&m, 8));
             if size == 0 || size > 2 * self.grain + 1024 || size + 12 > avail {
                 return Err(format!("grain marker size {size} is bad"));
@@ -462,9 +513,10 @@ impl Sparse {
             (off, avail.min(2 * self.grain + 1024))
         };
         let mut input = vec![0u8; len as usize];
-        triage_source::read_exact_at(self.file.as_ref(), start, &mut input).map_err(|e| e.to_string())?;
-        let (mut out, ended) =
-            inflate_upto(&input, self.grain as usize, true).ok_or("grain does not inflate to one grain")?;
+        triage_source::read_exact_at(self.file.as_ref(), start, &mut input)
+            .map_err(|e| e.to_string())?;
+        let (mut out, ended) = inflate_upto(&input, self.grain as usize, true)
+            .ok_or("grain does not inflate to one grain")?;
         if !ended {
             return Err("compressed grain is truncated".into());
         }
@@ -515,7 +567,7 @@ impl Disk {
         }
     }
 
-    fn from_parent(&self, pos: u64, out: &mut [u8], start: u64, len: u64) -> Result<usize> {
+    fn read_parent(&self, pos: u64, out: &mut [u8], start: u64, len: u64) -> Result<usize> {
         match &self.parent {
             Parent::None => {
                 out.fill(0);
@@ -551,7 +603,11 @@ impl Disk {
             ExtentKind::Flat { file, base } => {
                 let n = file.read_at(base.saturating_add(rel), out)?;
                 if n == 0 {
-                    return Err(self.hole(pos, ext.len - rel, "flat extent file is shorter than the descriptor says"));
+                    return Err(self.hole(
+                        pos,
+                        ext.len - rel,
+                        "flat extent file is shorter than the descriptor says",
+                    ));
                 }
                 Ok(n)
             }
@@ -563,11 +619,11 @@ impl Disk {
                 let n = ((sp.grain - within) as usize).min(left);
                 let out = &mut out[..n];
                 if rel >= sp.capacity {
-                    return self.from_parent(pos, out, gstart, glen);
+                    return self.read_parent(pos, out, gstart, glen);
                 }
                 match sp.lookup(g, &self.tables) {
                     Err(why) => Err(self.hole(gstart, glen, why)),
-                    Ok(Grain::Unallocated) => self.from_parent(pos, out, gstart, glen),
+                    Ok(Grain::Unallocated) => self.read_parent(pos, out, gstart, glen),
                     Ok(Grain::Zero) => {
                         out.fill(0);
                         Ok(n)
@@ -575,14 +631,18 @@ impl Disk {
                     Ok(Grain::Data(off)) => {
                         let k = sp.file.read_at(off.saturating_add(within), out)?;
                         if k == 0 {
-                            return Err(self.hole(gstart, glen, format!("grain at {off:#x} is past the end")));
+                            return Err(self.hole(
+                                gstart,
+                                glen,
+                                format!("grain at {off:#x} is past the end"),
+                            ));
                         }
                         Ok(k)
                     }
                     Ok(Grain::Compressed(off)) => {
                         let c = self
                             .grains
-                            .get_or_load(sp.key | off, || {
+                            .get_or_load(sp.key | (off >> 9), || {
                                 sp.inflate(off).map_err(|why| self.hole(gstart, glen, why))
                             })
                             .map_err(|e| match e {
@@ -668,19 +728,30 @@ fn open_link(file: Source, siblings: &dyn Siblings, st: &mut OpenState) -> Resul
         let k = key();
         let info = open_sparse(&file, k, &mut st.dir_budget)?;
         let text = match info.descriptor {
-            Some((off, len)) => read_text(file.as_ref(), off.saturating_mul(512), len.saturating_mul(512))?,
+            Some((off, len)) => read_text(
+                file.as_ref(),
+                off.saturating_mul(512),
+                len.saturating_mul(512),
+            )?,
             None => String::new(),
         };
         (parse_descriptor(&text), Some(info))
     } else {
         let text = read_text(file.as_ref(), 0, MAX_DESCRIPTOR)?;
         if !looks_like_descriptor(&text) {
-            return Err(SourceError::corrupt(file.location(), "vmdk descriptor", 0, "neither a sparse header nor a descriptor"));
+            return Err(SourceError::corrupt(
+                file.location(),
+                "vmdk descriptor",
+                0,
+                "neither a sparse header nor a descriptor",
+            ));
         }
         (parse_descriptor(&text), None)
     };
 
-    let own_name = file_name_only(file.location().last()).unwrap_or("").to_string();
+    let own_name = file_name_only(file.location().last())
+        .unwrap_or("")
+        .to_string();
     let mut extents = Vec::new();
     let mut pos = 0u64;
     let mut grain = None;
@@ -704,7 +775,14 @@ fn open_link(file: Source, siblings: &dyn Siblings, st: &mut OpenState) -> Resul
             .sectors
             .checked_mul(512)
             .filter(|l| pos.checked_add(*l).is_some_and(|end| end < 1 << 62))
-            .ok_or_else(|| SourceError::corrupt(file.location(), "vmdk descriptor", 0, "extent sizes overflow"))?;
+            .ok_or_else(|| {
+                SourceError::corrupt(
+                    file.location(),
+                    "vmdk descriptor",
+                    0,
+                    "extent sizes overflow",
+                )
+            })?;
         if len == 0 {
             continue;
         }
@@ -715,9 +793,15 @@ fn open_link(file: Source, siblings: &dyn Siblings, st: &mut OpenState) -> Resul
         } else {
             // The sparse file itself (a monolithic sparse disk names its own file).
             let base = file_name_only(&e.name).map(str::to_string);
-            let is_self = own.is_some() && (desc.extents.len() == 1 || base.as_deref().is_some_and(|b| b.eq_ignore_ascii_case(&own_name)));
+            let is_self = own.is_some()
+                && (desc.extents.len() == 1
+                    || base
+                        .as_deref()
+                        .is_some_and(|b| b.eq_ignore_ascii_case(&own_name)));
             if is_self {
-                let info = own.take().ok_or_else(|| SourceError::corrupt(file.location(), "vmdk descriptor", 0, "extent"))?;
+                let info = own.take().ok_or_else(|| {
+                    SourceError::corrupt(file.location(), "vmdk descriptor", 0, "extent")
+                })?;
                 grain.get_or_insert(info.sparse.grain);
                 extent_kind_sparse(info, &mut warnings)
             } else {
@@ -741,18 +825,22 @@ fn open_link(file: Source, siblings: &dyn Siblings, st: &mut OpenState) -> Resul
                                 file: src,
                                 base: e.offset.saturating_mul(512),
                             },
-                            "SPARSE" | "VMFSSPARSE" | "SESPARSE" => match open_sparse(&src, key(), &mut st.dir_budget) {
-                                Ok(info) => {
-                                    grain.get_or_insert(info.sparse.grain);
-                                    extent_kind_sparse(info, &mut warnings)
+                            "SPARSE" | "VMFSSPARSE" | "SESPARSE" => {
+                                match open_sparse(&src, key(), &mut st.dir_budget) {
+                                    Ok(info) => {
+                                        grain.get_or_insert(info.sparse.grain);
+                                        extent_kind_sparse(info, &mut warnings)
+                                    }
+                                    Err(err) => {
+                                        warnings.push(format!("extent {}: {err}", e.name));
+                                        ExtentKind::Missing(err.to_string())
+                                    }
                                 }
-                                Err(err) => {
-                                    warnings.push(format!("extent {}: {err}", e.name));
-                                    ExtentKind::Missing(err.to_string())
-                                }
-                            },
+                            }
                             other => {
-                                warnings.push(format!("extent type {other} not supported: read as holes"));
+                                warnings.push(format!(
+                                    "extent type {other} not supported: read as holes"
+                                ));
                                 ExtentKind::Missing(format!("extent type {other}"))
                             }
                         }
@@ -760,20 +848,25 @@ fn open_link(file: Source, siblings: &dyn Siblings, st: &mut OpenState) -> Resul
                 }
             }
         };
-        extents.push(Extent { start: pos, len, kind });
+        extents.push(Extent {
+            start: pos,
+            len,
+            kind,
+        });
         pos += len;
     }
-    let variant = desc.create_type.clone().unwrap_or_else(|| {
-        match extents.first().map(|e| &e.kind) {
-            Some(ExtentKind::Sparse(s)) => match s.flavor {
-                Flavor::SeSparse { .. } => "seSparse".into(),
-                Flavor::Cowd => "vmfsSparse".into(),
-                Flavor::Kdmv if s.compressed => "streamOptimized".into(),
-                Flavor::Kdmv => "monolithicSparse".into(),
-            },
-            _ => "unknown".into(),
-        }
-    });
+    let variant =
+        desc.create_type
+            .clone()
+            .unwrap_or_else(|| match extents.first().map(|e| &e.kind) {
+                Some(ExtentKind::Sparse(s)) => match s.flavor {
+                    Flavor::SeSparse { .. } => "seSparse".into(),
+                    Flavor::Cowd => "vmfsSparse".into(),
+                    Flavor::Kdmv if s.compressed => "streamOptimized".into(),
+                    Flavor::Kdmv => "monolithicSparse".into(),
+                },
+                _ => "unknown".into(),
+            });
     let mut facts = vec![("extents", extents.len().to_string())];
     if let Some(g) = grain {
         facts.push(("grain_size", g.to_string()));
@@ -805,12 +898,15 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     };
     let top = open_link(file, siblings, &mut st)?;
     let mut chain = vec![top];
-    let mut seen = vec![file_name_only(chain[0].loc.last()).unwrap_or("").to_ascii_lowercase()];
+    let mut seen = vec![file_name_only(chain[0].loc.last())
+        .unwrap_or("")
+        .to_ascii_lowercase()];
     let mut warnings = Vec::new();
     let mut bottom = Parent::None;
-    loop {
-        let Some(last) = chain.last() else { break };
-        let Some(hint) = has_parent(&last.desc).map(str::to_string) else { break };
+    while let Some(last) = chain.last() {
+        let Some(hint) = has_parent(&last.desc).map(str::to_string) else {
+            break;
+        };
         let child_pcid = last.desc.parent_cid.clone();
         let Some(name) = file_name_only(&hint).map(str::to_string) else {
             warnings.push(format!("parent {hint:?} has no file name"));
@@ -824,7 +920,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             break;
         }
         if chain.len() > MAX_CHAIN {
-            warnings.push(format!("snapshot chain deeper than {MAX_CHAIN}: {name} not followed"));
+            warnings.push(format!(
+                "snapshot chain deeper than {MAX_CHAIN}: {name} not followed"
+            ));
             bottom = Parent::Missing(name);
             break;
         }
@@ -832,7 +930,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         let src = match siblings.open(&name) {
             Ok(Some(s)) => s,
             Ok(None) => {
-                warnings.push(format!("parent {name} not found: unallocated grains read as holes"));
+                warnings.push(format!(
+                    "parent {name} not found: unallocated grains read as holes"
+                ));
                 bottom = Parent::Missing(name);
                 break;
             }
@@ -846,7 +946,9 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             Ok(p) => {
                 if let (Some(want), Some(cid)) = (&child_pcid, &p.desc.cid) {
                     if !want.eq_ignore_ascii_case(cid) {
-                        warnings.push(format!("parent {name} CID {cid} is not the parentCID {want} of its child"));
+                        warnings.push(format!(
+                            "parent {name} CID {cid} is not the parentCID {want} of its child"
+                        ));
                     }
                 }
                 chain.push(p);
@@ -891,7 +993,8 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         parent = Parent::Disk(d.clone());
         disk = Some(d);
     }
-    let disk = disk.ok_or_else(|| SourceError::corrupt(&Location::new("vmdk"), LAYER, 0, "empty chain"))?;
+    let disk =
+        disk.ok_or_else(|| SourceError::corrupt(&Location::new("vmdk"), LAYER, 0, "empty chain"))?;
     Ok(Container {
         kind: ContainerKind::Vmdk,
         disk,
@@ -911,7 +1014,10 @@ pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Optio
     if got >= 44 && h[..4] == *b"KDMV" && le64(&h, 28) != 0 && le64(&h, 36) != 0 {
         // qemu gives split extents an empty descriptor area: only one with extents in
         // it makes a monolithic file.
-        let (off, len) = (le64(&h, 28).saturating_mul(512), le64(&h, 36).saturating_mul(512));
+        let (off, len) = (
+            le64(&h, 28).saturating_mul(512),
+            le64(&h, 36).saturating_mul(512),
+        );
         let text = read_text(file.as_ref(), off, len).ok()?;
         if !parse_descriptor(&text).extents.is_empty() {
             return None;
@@ -931,11 +1037,15 @@ pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Optio
         .filter(|n| !n.eq_ignore_ascii_case(me) && n.to_ascii_lowercase().ends_with(".vmdk"))
         .take(256);
     for cand in candidates {
-        let Ok(Some(src)) = siblings.open(&cand) else { continue };
+        let Ok(Some(src)) = siblings.open(&cand) else {
+            continue;
+        };
         if src.len() > MAX_DESCRIPTOR {
             continue;
         }
-        let Ok(text) = read_text(src.as_ref(), 0, MAX_DESCRIPTOR) else { continue };
+        let Ok(text) = read_text(src.as_ref(), 0, MAX_DESCRIPTOR) else {
+            continue;
+        };
         let d = parse_descriptor(&text);
         let names_me = d
             .extents

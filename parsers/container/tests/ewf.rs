@@ -42,13 +42,27 @@ fn acquire(dir: &Path, data: &[u8], extra: &[&str]) -> Option<PathBuf> {
     let raw = dir.join("d.raw");
     std::fs::write(&raw, data).unwrap();
     let out = Command::new(tool)
-        .args(["-u", "-q", "-c", "deflate:fast", "-C", "case-7", "-e", "examiner-x", "-t"])
+        .args([
+            "-u",
+            "-q",
+            "-c",
+            "deflate:fast",
+            "-C",
+            "case-7",
+            "-e",
+            "examiner-x",
+            "-t",
+        ])
         .arg(dir.join("img"))
         .args(extra)
         .arg(&raw)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(dir.join("img.E01"))
 }
 
@@ -74,12 +88,19 @@ fn export(e01: &Path, dir: &Path) -> Option<Vec<u8>> {
         .arg(e01)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(std::fs::read(dir.join("exported.raw")).unwrap())
 }
 
 fn fact<'a>(c: &'a Container, k: &str) -> Option<&'a str> {
-    c.facts.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
+    c.facts
+        .iter()
+        .find(|(n, _)| *n == k)
+        .map(|(_, v)| v.as_str())
 }
 
 fn md5_hex(b: &[u8]) -> String {
@@ -90,7 +111,9 @@ fn md5_hex(b: &[u8]) -> String {
 fn multi_segment_image_reads_like_libewf() {
     let dir = tempfile::tempdir().unwrap();
     let data = mixed(6 * 1024 * 1024 + 3 * 512, 7);
-    let Some(e01) = acquire(dir.path(), &data, &["-S", "1048576"]) else { return };
+    let Some(e01) = acquire(dir.path(), &data, &["-S", "1048576"]) else {
+        return;
+    };
     let c = open_path(&e01);
     assert!(c.files.len() >= 3, "{:?}", c.files);
     assert_eq!(c.variant, "EWF-E01");
@@ -98,7 +121,9 @@ fn multi_segment_image_reads_like_libewf() {
     assert_eq!(c.disk.len(), data.len() as u64);
     let got = read_whole(&*c.disk);
     assert!(got == data, "content differs from the acquired data");
-    let Some(exported) = export(&e01, dir.path()) else { return };
+    let Some(exported) = export(&e01, dir.path()) else {
+        return;
+    };
     assert!(got == exported, "content differs from ewfexport's");
     assert_eq!(fact(&c, "stored_md5"), Some(md5_hex(&data).as_str()));
     assert_eq!(fact(&c, "case_number"), Some("case-7"));
@@ -158,7 +183,9 @@ fn tables(seg: &[u8], kind: &str) -> Vec<TableAt> {
     let mut off = 13usize;
     let mut v = Vec::new();
     while off + 76 <= seg.len() {
-        let name = String::from_utf8_lossy(&seg[off..off + 16]).trim_end_matches('\0').to_string();
+        let name = String::from_utf8_lossy(&seg[off..off + 16])
+            .trim_end_matches('\0')
+            .to_string();
         if name == kind {
             let d = off + 76;
             v.push(TableAt {
@@ -193,13 +220,19 @@ fn expect_hole(src: &dyn ByteSource, off: u64, chunk: u64) {
 fn corrupt_chunks_are_holes_and_neighbours_stay_readable() {
     let dir = tempfile::tempdir().unwrap();
     let data = mixed(2 * 1024 * 1024, 11);
-    let Some(e01) = acquire(dir.path(), &data, &[]) else { return };
+    let Some(e01) = acquire(dir.path(), &data, &[]) else {
+        return;
+    };
     let mut seg = std::fs::read(&e01).unwrap();
     let t = &tables(&seg, "table")[0];
     assert!(t.count > 8);
     // One compressed and one stored chunk, not the last of the table.
-    let comp = (0..t.count as usize - 1).find(|&i| entry(&seg, t, i) >> 31 == 1).unwrap();
-    let stored = (0..t.count as usize - 1).find(|&i| entry(&seg, t, i) >> 31 == 0).unwrap();
+    let comp = (0..t.count as usize - 1)
+        .find(|&i| entry(&seg, t, i) >> 31 == 1)
+        .unwrap();
+    let stored = (0..t.count as usize - 1)
+        .find(|&i| entry(&seg, t, i) >> 31 == 0)
+        .unwrap();
     for i in [comp, stored] {
         let at = t.base + u64::from(entry(&seg, t, i) & 0x7fff_ffff);
         seg[at as usize + 20] ^= 0x40;
@@ -231,7 +264,9 @@ fn corrupt_chunks_are_holes_and_neighbours_stay_readable() {
 fn table_entry_past_the_end_is_a_hole() {
     let dir = tempfile::tempdir().unwrap();
     let data = mixed(1024 * 1024, 5);
-    let Some(e01) = acquire(dir.path(), &data, &[]) else { return };
+    let Some(e01) = acquire(dir.path(), &data, &[]) else {
+        return;
+    };
     let mut seg = std::fs::read(&e01).unwrap();
     // Both the table and its table2 mirror point chunk 3 far past the end of the file.
     for kind in ["table", "table2"] {
@@ -254,7 +289,9 @@ fn table_entry_past_the_end_is_a_hole() {
 fn missing_and_truncated_segments_leave_holes_not_an_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = mixed(6 * 1024 * 1024, 13);
-    let Some(e01) = acquire(dir.path(), &data, &["-S", "1048576"]) else { return };
+    let Some(e01) = acquire(dir.path(), &data, &["-S", "1048576"]) else {
+        return;
+    };
     let last = {
         let c = open_path(&e01);
         assert!(c.files.len() >= 3);
@@ -268,7 +305,10 @@ fn missing_and_truncated_segments_leave_holes_not_an_end() {
         assert!(!c.warnings.is_empty(), "{tag}: no warning");
         let h = &holes[0];
         let end = (h.offset + h.len) as usize;
-        assert!(all[..h.offset as usize] == data[..h.offset as usize], "{tag}: before the hole");
+        assert!(
+            all[..h.offset as usize] == data[..h.offset as usize],
+            "{tag}: before the hole"
+        );
         assert!(all[end..] == data[end..], "{tag}: after the hole");
         assert!(end < data.len(), "{tag}: the image ended at the hole");
     };
@@ -287,14 +327,20 @@ fn missing_and_truncated_segments_leave_holes_not_an_end() {
     let c = open_path(&e01);
     assert_eq!(c.disk.len(), data.len() as u64);
     let mut b = [0u8; 16];
-    assert!(c.disk.read_at(data.len() as u64 - 16, &mut b).unwrap_err().is_hole());
+    assert!(c
+        .disk
+        .read_at(data.len() as u64 - 16, &mut b)
+        .unwrap_err()
+        .is_hole());
 }
 
 /// The real samples: the MD5 the image stores, the MD5 `ewfexport` reads and the MD5
 /// of what we read are one.
 #[test]
 fn real_samples_match_stored_and_libewf_md5() {
-    let Some(dir) = triage_testkit::sample_dir("disk") else { return };
+    let Some(dir) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
     for name in [
         "Velocidex__velociraptor__test.ntfs.dd.E01",
         "Velocidex__velociraptor__partition_image.E01",
@@ -308,11 +354,70 @@ fn real_samples_match_stored_and_libewf_md5() {
         // where it is.
         let link = tmp.path().join("s.E01");
         std::os::unix::fs::symlink(&p, &link).unwrap();
-        let Some(exported) = export(&link, tmp.path()) else { return };
+        let Some(exported) = export(&link, tmp.path()) else {
+            return;
+        };
         assert_eq!(ours, md5_hex(&exported), "{name}: ewfexport");
         if let Some(stored) = fact(&c, "stored_md5") {
             assert_eq!(ours, stored, "{name}: stored");
         }
+        if let Some(verify) = triage_testkit::tool("ewfverify") {
+            let out = Command::new(verify).arg("-q").arg(&link).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let calc = text
+                .lines()
+                .find_map(|l| l.strip_prefix("MD5 hash calculated over data:"))
+                .map(str::trim);
+            assert_eq!(calc, Some(ours.as_str()), "{name}: ewfverify");
+            if let Some(st) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("MD5 hash stored in file:"))
+            {
+                assert_eq!(
+                    fact(&c, "stored_md5"),
+                    Some(st.trim()),
+                    "{name}: stored per ewfverify"
+                );
+            }
+        }
         assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
+    }
+}
+
+/// Random damage to a real E01 (every byte of the small sample is a candidate): open
+/// returns Ok or Err, reads return data or holes, nothing panics or hangs.
+#[test]
+fn mutated_sample_never_panics() {
+    let Some(dir) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
+    let orig = std::fs::read(dir.join("image.E01")).unwrap();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    for round in 0..3000 {
+        let mut m = orig.clone();
+        for _ in 0..1 + rnd() % 8 {
+            let i = (rnd() % m.len() as u64) as usize;
+            m[i] = rnd() as u8;
+        }
+        if round % 10 == 0 {
+            m.truncate((rnd() % m.len() as u64) as usize);
+        }
+        let f: Source = Arc::new(triage_source::MemorySource::new(
+            triage_source::Location::new("m.E01"),
+            m,
+        ));
+        if let Ok(c) = ewf::open(f, &triage_source::NoSiblings) {
+            let len = c.disk.len();
+            for off in [0, len / 2, len.saturating_sub(5000)] {
+                let _ = read_lossy(&*c.disk, off, &mut buf);
+            }
+        }
     }
 }

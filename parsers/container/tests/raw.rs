@@ -90,7 +90,11 @@ fn missing_middle_part_ends_the_image_with_a_warning() {
     std::fs::remove_file(dir.path().join("x.003")).unwrap();
     let c = open(&dir.path().join("x.001"));
     assert_eq!(c.disk.len(), 2_000_000);
-    assert!(c.warnings.iter().any(|w| w.contains("x.003")), "{:?}", c.warnings);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("x.003")),
+        "{:?}",
+        c.warnings
+    );
     assert_eq!(sha(&*c.disk), Sha256::digest(&d[..2_000_000]).to_vec());
 }
 

@@ -21,7 +21,11 @@ fn gunzip(src: &Path, dst: &Path) {
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -37,7 +41,12 @@ fn open(p: &Path) -> Container {
 /// failure. Holes fail too (`read_exact_at`).
 fn assert_same_as(disk: &dyn ByteSource, raw: &Path) {
     let want = std::fs::read(raw).unwrap();
-    assert_eq!(disk.len(), want.len() as u64, "virtual size vs {}", raw.display());
+    assert_eq!(
+        disk.len(),
+        want.len() as u64,
+        "virtual size vs {}",
+        raw.display()
+    );
     let mut got = vec![0u8; want.len()];
     for (i, chunk) in got.chunks_mut(1 << 20).enumerate() {
         triage_source::read_exact_at(disk, (i as u64) << 20, chunk).unwrap();
@@ -50,8 +59,14 @@ fn assert_same_as(disk: &dyn ByteSource, raw: &Path) {
 }
 
 fn qemu_raw(qemu: &Path, img: &Path, fmt: &str, dir: &Path) -> PathBuf {
-    let out = dir.join(format!("{}.raw", img.file_name().unwrap().to_string_lossy()));
-    run(Command::new(qemu).args(["convert", "-f", fmt, "-O", "raw"]).arg(img).arg(&out));
+    let out = dir.join(format!(
+        "{}.raw",
+        img.file_name().unwrap().to_string_lossy()
+    ));
+    run(Command::new(qemu)
+        .args(["convert", "-f", fmt, "-O", "raw"])
+        .arg(img)
+        .arg(&out));
     out
 }
 
@@ -65,30 +80,54 @@ fn vhdiinfo(tool: &Path, img: &Path) -> Vec<(String, String)> {
 }
 
 fn info<'a>(i: &'a [(String, String)], key: &str) -> &'a str {
-    i.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    i.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
 }
 
 fn fact<'a>(c: &'a Container, key: &str) -> &'a str {
-    c.facts.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    c.facts
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
 }
 
 /// `Media size : 10 MiB (10485760 bytes)` → 10485760.
 fn media_bytes(v: &str) -> u64 {
-    v.rsplit_once('(').and_then(|(_, b)| b.split_whitespace().next()?.parse().ok()).unwrap()
+    v.rsplit_once('(')
+        .and_then(|(_, b)| b.split_whitespace().next()?.parse().ok())
+        .unwrap()
 }
 
 #[test]
 fn real_samples_match_qemu_and_vhdiinfo() {
-    let Some(dir) = triage_testkit::sample_dir("disk") else { return };
-    let (Some(qemu), Some(vi)) = (triage_testkit::tool("qemu-img"), triage_testkit::tool("vhdiinfo")) else {
+    let Some(dir) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
+    let (Some(qemu), Some(vi)) = (
+        triage_testkit::tool("qemu-img"),
+        triage_testkit::tool("vhdiinfo"),
+    ) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let fixed = tmp.path().join("fixed.vhd");
     let dynamic = tmp.path().join("dynamic.vhd");
-    gunzip(&dir.join("fox-it__dissect.hypervisor__fixed.vhd.gz"), &fixed);
-    gunzip(&dir.join("fox-it__dissect.hypervisor__dynamic.vhd.gz"), &dynamic);
-    for (img, variant) in [(fixed, "fixed"), (dynamic, "dynamic"), (dir.join("image.vhd"), "dynamic")] {
+    gunzip(
+        &dir.join("fox-it__dissect.hypervisor__fixed.vhd.gz"),
+        &fixed,
+    );
+    gunzip(
+        &dir.join("fox-it__dissect.hypervisor__dynamic.vhd.gz"),
+        &dynamic,
+    );
+    for (img, variant) in [
+        (fixed, "fixed"),
+        (dynamic, "dynamic"),
+        (dir.join("image.vhd"), "dynamic"),
+    ] {
         let c = open(&img);
         assert_eq!(c.variant, variant, "{}", img.display());
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -118,7 +157,9 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[test]
 fn generated_fixed_and_dynamic_match_qemu() {
-    let Some(qemu) = triage_testkit::tool("qemu-img") else { return };
+    let Some(qemu) = triage_testkit::tool("qemu-img") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let raw = tmp.path().join("pattern.raw");
     std::fs::write(&raw, pattern(24 << 20)).unwrap();
@@ -141,18 +182,32 @@ fn generated_fixed_and_dynamic_match_qemu() {
 /// data even for the child's fully-mapped block, so libvhdi is not the oracle here.)
 #[test]
 fn handmade_differencing_matches_parent_plus_child_writes() {
-    let Some(qemu) = triage_testkit::tool("qemu-img") else { return };
+    let Some(qemu) = triage_testkit::tool("qemu-img") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let raw = tmp.path().join("pattern.raw");
     std::fs::write(&raw, pattern(8 << 20)).unwrap();
     let parent = tmp.path().join("Base Disk.vhd");
     run(Command::new(&qemu)
-        .args(["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic"])
+        .args([
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vpc",
+            "-o",
+            "subformat=dynamic",
+        ])
         .arg(&raw)
         .arg(&parent));
     let pbytes = std::fs::read(&parent).unwrap();
     let child = tmp.path().join("child.vhd");
-    std::fs::write(&child, differencing_child(&pbytes, r"C:\Somewhere\Else\Base Disk.vhd")).unwrap();
+    std::fs::write(
+        &child,
+        differencing_child(&pbytes, r"C:\Somewhere\Else\Base Disk.vhd"),
+    )
+    .unwrap();
 
     let c = open(&child);
     assert_eq!(c.variant, "differencing");
@@ -172,10 +227,21 @@ fn handmade_differencing_matches_parent_plus_child_writes() {
 
     // Without the parent: the child's own sectors still read, the parent's are holes.
     let alone = vhd::open(file(&child), &NoSiblings).unwrap();
-    assert!(alone.warnings.iter().any(|w| w.contains("parent Base Disk.vhd not found")), "{:?}", alone.warnings);
+    assert!(
+        alone
+            .warnings
+            .iter()
+            .any(|w| w.contains("parent Base Disk.vhd not found")),
+        "{:?}",
+        alone.warnings
+    );
     let mut b = vec![0u8; want.len()];
     let holes = read_lossy(&*alone.disk, 0, &mut b);
-    assert_eq!(holes.first().map(|h| (h.offset, h.len)), Some((0, 3 * 512)), "{holes:?}");
+    assert_eq!(
+        holes.first().map(|h| (h.offset, h.len)),
+        Some((0, 3 * 512)),
+        "{holes:?}"
+    );
     assert!(holes[0].why.contains("not found"));
     assert_eq!(b[3 * 512..10 * 512], want[3 * 512..10 * 512]);
     assert_eq!(b[2 * block..3 * block], want[2 * block..3 * block]);
@@ -208,15 +274,30 @@ fn differencing_child(parent: &[u8], parent_path: &str) -> Vec<u8> {
     let bat_off = 1536u64;
     let bat_len = (entries * 4).next_multiple_of(512);
     let loc_off = bat_off as usize + bat_len;
-    let path16: Vec<u8> = parent_path.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let rel16: Vec<u8> = r".\Base Disk.vhd".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let path16: Vec<u8> = parent_path
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let rel16: Vec<u8> = r".\Base Disk.vhd"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     dynh[16..24].copy_from_slice(&bat_off.to_be_bytes());
     dynh[40..56].copy_from_slice(&pfooter[68..84]); // parent id
-    let name16: Vec<u8> = "Base Disk.vhd".encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let name16: Vec<u8> = "Base Disk.vhd"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect();
     dynh[64..576].fill(0);
     dynh[64..64 + name16.len()].copy_from_slice(&name16);
     dynh[576..768].fill(0);
-    for (i, (code, data, off)) in [(b"W2ku", &path16, loc_off), (b"W2ru", &rel16, loc_off + 512)].iter().enumerate() {
+    for (i, (code, data, off)) in [
+        (b"W2ku", &path16, loc_off),
+        (b"W2ru", &rel16, loc_off + 512),
+    ]
+    .iter()
+    .enumerate()
+    {
         let e = 576 + 24 * i;
         dynh[e..e + 4].copy_from_slice(*code);
         dynh[e + 4..e + 8].copy_from_slice(&512u32.to_be_bytes());
@@ -259,7 +340,18 @@ fn dynamic_image(dir: &Path) -> Option<(PathBuf, Vec<u8>)> {
     let raw = dir.join("p.raw");
     std::fs::write(&raw, pattern(6 << 20)).unwrap();
     let img = dir.join("d.vhd");
-    run(Command::new(&qemu).args(["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic"]).arg(&raw).arg(&img));
+    run(Command::new(&qemu)
+        .args([
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vpc",
+            "-o",
+            "subformat=dynamic",
+        ])
+        .arg(&raw)
+        .arg(&img));
     let bytes = std::fs::read(&img).unwrap();
     Some((img, bytes))
 }
@@ -277,7 +369,9 @@ fn read_all_lossy(c: &Container) -> Vec<triage_source::Hole> {
 #[test]
 fn hostile_bat_entry_past_the_end_is_a_hole() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((img, mut b)) = dynamic_image(tmp.path()) else { return };
+    let Some((img, mut b)) = dynamic_image(tmp.path()) else {
+        return;
+    };
     let bat = u64::from_be_bytes(b[512 + 16..512 + 24].try_into().unwrap()) as usize;
     b[bat..bat + 4].copy_from_slice(&0x00FF_FFF0u32.to_be_bytes());
     std::fs::write(&img, &b).unwrap();
@@ -290,7 +384,9 @@ fn hostile_bat_entry_past_the_end_is_a_hole() {
 #[test]
 fn hostile_truncated_zeroed_and_oversized_images_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((img, b)) = dynamic_image(tmp.path()) else { return };
+    let Some((img, b)) = dynamic_image(tmp.path()) else {
+        return;
+    };
     // Truncated mid-data: the footer copy at 0 opens it; blocks past the end are holes.
     for cut in [b.len() / 2, 1536, 700, 100, 0] {
         std::fs::write(&img, &b[..cut]).unwrap();
@@ -320,7 +416,9 @@ fn hostile_truncated_zeroed_and_oversized_images_fail_cleanly() {
 #[test]
 fn hostile_parent_pointing_to_itself_is_a_loop_not_a_hang() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((img, b)) = dynamic_image(tmp.path()) else { return };
+    let Some((img, b)) = dynamic_image(tmp.path()) else {
+        return;
+    };
     // Make the disk differencing with its own name and id as the parent.
     let mut me = differencing_child(&b, r"C:\x\d.vhd");
     let n = me.len();
@@ -335,8 +433,110 @@ fn hostile_parent_pointing_to_itself_is_a_loop_not_a_hang() {
     let _ = n;
     std::fs::write(&img, &me).unwrap();
     let c = open(&img);
-    assert!(c.warnings.iter().any(|w| w.contains("loops back")), "{:?}", c.warnings);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("loops back")),
+        "{:?}",
+        c.warnings
+    );
     assert_eq!(c.files.len(), 1);
     let holes = read_all_lossy(&c);
-    assert!(holes.iter().any(|h| h.why.contains("loops back")), "{holes:?}");
+    assert!(
+        holes.iter().any(|h| h.why.contains("loops back")),
+        "{holes:?}"
+    );
+}
+
+/// Siblings that hand back the same image for every name (a parent chain that loops).
+struct Same(Source);
+impl triage_source::Siblings for Same {
+    fn open(&self, _name: &str) -> triage_source::Result<Option<Source>> {
+        Ok(Some(self.0.clone()))
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A few hundred seeded mutations of a generated dynamic VHD's footer, header and BAT
+/// (half of them made differencing): errors or holes, never a panic.
+#[test]
+fn mutated_images_never_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((_, good)) = dynamic_image(tmp.path()) else {
+        return;
+    };
+    let n = good.len();
+    let spots = [
+        (n - 512, 100usize),
+        (0, 100),
+        (512, 64),
+        (512 + 576, 192),
+        (1536, 64),
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let mut opened = 0;
+    for _ in 0..300 {
+        let mut b = good.clone();
+        if next() % 2 == 0 {
+            b[n - 512 + 63] = 4; // differencing: the parent is the image itself
+        }
+        for _ in 0..1 + next() % 6 {
+            let (at, len) = spots[(next() % spots.len() as u64) as usize];
+            b[at + (next() % len as u64) as usize] = next() as u8;
+        }
+        let src: Source = Arc::new(triage_source::MemorySource::new(
+            triage_source::Location::new("m"),
+            b,
+        ));
+        if let Ok(c) = vhd::open(src.clone(), &Same(src)) {
+            opened += 1;
+            for off in [0, c.disk.len() / 2, c.disk.len().saturating_sub(4096)] {
+                let _ = read_lossy(&*c.disk, off, &mut buf);
+            }
+        }
+    }
+    eprintln!("{opened} of 300 mutated images opened");
+    assert!(opened > 50, "the mutations reach past the first checks");
+}
+
+/// A chain that never ends (every parent is the same differencing disk, with no ids to
+/// notice it by) stops at 16 files with a warning.
+#[test]
+fn hostile_endless_parent_chain_stops_at_16() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((_, b)) = dynamic_image(tmp.path()) else {
+        return;
+    };
+    let mut me = differencing_child(&b, r"C:\x\next.vhd");
+    let n = me.len();
+    for footer in [0, n - 512] {
+        me[footer + 68..footer + 84].fill(0);
+        vhd_checksum(&mut me[footer..footer + 512], 64);
+    }
+    me[512 + 40..512 + 56].fill(0);
+    vhd_checksum(&mut me[512..1536], 36);
+    let src: Source = Arc::new(triage_source::MemorySource::new(
+        triage_source::Location::new("m"),
+        me,
+    ));
+    let c = vhd::open(src.clone(), &Same(src)).unwrap();
+    assert_eq!(c.files.len(), 16);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("deeper than 16")),
+        "{:?}",
+        c.warnings
+    );
+    let holes = read_all_lossy(&c);
+    assert!(
+        holes.iter().all(|h| h.why.contains("deeper than 16")),
+        "{holes:?}"
+    );
+    assert!(!holes.is_empty());
 }

@@ -240,6 +240,22 @@ impl ByteSource for FileData {
     fn len(&self) -> u64 {
         self.len
     }
+    /// Zero-copy when the content is resident, or one allocated run of a mapped volume.
+    fn as_slice(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Resident(v) => Some(v),
+            Kind::Plain(c) if c.init >= self.len => {
+                let [run] = &c.runs[..] else { return None };
+                let lcn = run.lcn?;
+                if run.vcn != 0 || run.len.checked_mul(c.cluster)? < self.len {
+                    return None;
+                }
+                let start = usize::try_from(lcn.checked_mul(c.cluster)?).ok()?;
+                c.vol.as_slice()?.get(start..start.checked_add(usize::try_from(self.len).ok()?)?)
+            }
+            _ => None,
+        }
+    }
     fn location(&self) -> &Location {
         &self.location
     }

@@ -96,6 +96,10 @@ impl ByteSource for Counting {
         self.n.fetch_add(r as u64, Ordering::Relaxed);
         Ok(r)
     }
+    /// The zero-copy path: whoever takes bytes from the slice counts them.
+    fn as_slice(&self) -> Option<&[u8]> {
+        self.inner.as_slice()
+    }
 }
 
 struct Inner {
@@ -164,14 +168,14 @@ impl Ntfs {
         let mk = |runs: Arc<[Run]>, size: u64, init: u64| -> Source {
             Arc::new(FileData::plain(Clusters { vol: vol.clone(), runs, cluster: cs, init }, size, loc.child("$MFT")))
         };
-        let m0 = Mft { stream: mk(boot_runs, rs, rs), record_size: b.record_size as usize, count: 1, vol: Some(ctx.clone()) };
+        let m0 = Mft { stream: mk(boot_runs, rs, rs), record_size: b.record_size as usize, count: 1, vol: Some(ctx.clone()), counter: None };
         let r0 = m0.load(0)?;
         let (attrs, _) = r0.attrs();
         let (first_runs, nr0, _) = assemble(&attrs.iter().filter(|a| a.record == 0).copied().collect::<Vec<_>>(), record::AT_DATA, &[], total_clusters, cs, &mut warnings)
             .map_err(|e| SourceError::corrupt(&loc, "$MFT record 0", mft_offset, e))?;
         // Now with the runs of record 0: extension records (a fragmented $MFT) are readable.
         let count0 = first_runs.iter().map(|r| r.len).sum::<u64>().saturating_mul(cs) / rs;
-        let m1 = Mft { stream: mk(first_runs.into(), nr0.size, nr0.init), record_size: b.record_size as usize, count: count0.min(nr0.size / rs), vol: Some(ctx.clone()) };
+        let m1 = Mft { stream: mk(first_runs.into(), nr0.size, nr0.init), record_size: b.record_size as usize, count: count0.min(nr0.size / rs), vol: Some(ctx.clone()), counter: None };
         let r0 = m1.load(0)?;
         warnings.extend(r0.warnings.iter().cloned());
         let (attrs, _) = r0.attrs();
@@ -185,7 +189,7 @@ impl Ntfs {
         }
         let mft_runs: Arc<[Run]> = runs.into();
         let ctx = mft::VolCtx { mft_runs: mft_runs.clone(), ..ctx };
-        let mft = Mft { stream: mk(mft_runs, nr.size, nr.init.min(nr.size)), record_size: b.record_size as usize, count, vol: Some(ctx) };
+        let mft = Mft { stream: mk(mft_runs, nr.size, nr.init.min(nr.size)), record_size: b.record_size as usize, count, vol: Some(ctx), counter: Some(read.clone()) };
         let mut info = VolumeInfo {
             sector_size: b.sector_size,
             cluster_size: b.cluster_size,

@@ -8,7 +8,7 @@ use triage_source::{read_exact_at, read_lossy, ByteSource, Location, Result, Sou
 
 use crate::data::{Clusters, FileData};
 use crate::entry::{self, Entry, ScanStats};
-use crate::paths::{Light, PathIndex};
+use crate::paths::{Batch, Light, Node, PathIndex, F_DIR, F_FILE, F_NAME, F_USE};
 use crate::record::{self, u16_at, u64_at, Attr, Header, Kind};
 use crate::runs::{self, Run};
 
@@ -40,6 +40,8 @@ pub struct Mft {
     pub(crate) record_size: usize,
     pub(crate) count: u64,
     pub(crate) vol: Option<VolCtx>,
+    /// Counts bytes taken from the memory map without a read (`Ntfs::bytes_read`).
+    pub(crate) counter: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// A record with its extension records, fixups applied.
@@ -76,7 +78,7 @@ impl Mft {
             ));
         }
         let count = src.len() / record_size as u64;
-        Ok(Mft { stream: src, record_size: record_size as usize, count, vol: None })
+        Ok(Mft { stream: src, record_size: record_size as usize, count, vol: None, counter: None })
     }
 
     /// Records in the table.
@@ -130,10 +132,14 @@ impl Mft {
     /// The extension records a base record's `$ATTRIBUTE_LIST` names (not itself, each
     /// once, only those that say they belong to this base).
     fn extensions(&self, n: u64, h: &Header, base: &[u8], warn: &mut Vec<String>) -> Vec<(u64, Vec<u8>, Header)> {
-        let mut attrs = Vec::new();
         let mut w = Vec::new();
-        record::attributes(base, h, n, &mut attrs, &mut w);
-        let Some(al) = attrs.iter().find(|a| a.ty == record::AT_ATTRIBUTE_LIST) else {
+        let mut found = None;
+        record::walk(base, h, n, &mut w, |a| {
+            if a.ty == record::AT_ATTRIBUTE_LIST && found.is_none() {
+                found = Some(a);
+            }
+        });
+        let Some(al) = found.as_ref() else {
             return Vec::new();
         };
         let list: Vec<u8> = match (al.resident, al.nonres) {
@@ -230,28 +236,47 @@ impl Mft {
     /// The light facts of record `n` (for path walks of single entries).
     pub(crate) fn light(&self, n: u64) -> Option<Light> {
         let mut b = self.read_raw(n).ok()?;
-        Some(self.light_of(n, &mut b))
+        let mut arena = String::new();
+        let nd = self.light_into(n, &mut b, &mut arena);
+        Some(Light {
+            file: nd.flags & F_FILE != 0,
+            in_use: nd.flags & F_USE != 0,
+            is_dir: nd.flags & F_DIR != 0,
+            seq: nd.seq,
+            base: self.base_of(&b),
+            parent: nd.parent,
+            pseq: nd.pseq,
+            name: (nd.flags & F_NAME != 0).then_some(arena),
+        })
     }
 
-    pub(crate) fn light_of(&self, n: u64, b: &mut [u8]) -> Light {
+    fn base_of(&self, b: &[u8]) -> u64 {
+        if b.get(0..4) == Some(b"FILE") {
+            record::split_ref(u64_at(b, 0x20)).0
+        } else {
+            0
+        }
+    }
+
+    /// Pass 1 for one record: its primary name (appended to `arena`) and parent. No
+    /// allocation but the arena's growth.
+    pub(crate) fn light_into(&self, n: u64, b: &mut [u8], arena: &mut String) -> Node {
         let mut fw = None;
         let h = match record::parse_header(b, &mut fw) {
             Kind::File(h) => h,
-            _ => return Light::default(),
+            _ => return Node::default(),
         };
-        let mut attrs = Vec::new();
-        let mut w = Vec::new();
-        record::attributes(b, &h, n, &mut attrs, &mut w);
         let mut best: Option<(u8, &[u8])> = None;
         let mut has_list = false;
-        for a in &attrs {
+        let mut w = Vec::new();
+        record::walk(b, &h, n, &mut w, |a| {
             if a.ty == record::AT_ATTRIBUTE_LIST {
                 has_list = true;
             }
             if a.ty != record::AT_FILE_NAME {
-                continue;
+                return;
             }
-            let Some(v) = a.resident.filter(|v| v.len() >= 66) else { continue };
+            let Some(v) = a.resident.filter(|v| v.len() >= 66) else { return };
             let r = match v[65] {
                 1 | 3 => 0,
                 0 => 1,
@@ -260,33 +285,60 @@ impl Mft {
             if best.is_none_or(|(br, _)| r < br) {
                 best = Some((r, v));
             }
+        });
+        let base = record::split_ref(h.base).0;
+        let mut nd = Node { seq: h.sequence, ..Node::default() };
+        if base == 0 {
+            nd.flags |= F_FILE;
         }
-        let mut l = Light {
-            file: true,
-            in_use: h.in_use(),
-            is_dir: h.is_dir(),
-            seq: h.sequence,
-            base: record::split_ref(h.base).0,
-            ..Light::default()
+        if h.in_use() {
+            nd.flags |= F_USE;
+        }
+        if h.is_dir() {
+            nd.flags |= F_DIR;
+        }
+        let mut set_name = |nd: &mut Node, parent: u64, pseq: u16, push: &dyn Fn(&mut String)| {
+            let off = arena.len();
+            push(arena);
+            nd.parent = parent;
+            nd.pseq = pseq;
+            nd.name_off = off as u32;
+            nd.name_len = (arena.len() - off) as u32;
+            nd.flags |= F_NAME;
         };
         if let Some((_, v)) = best {
-            if let Some(f) = entry::parse_file_name(v) {
-                l.parent = f.parent.0;
-                l.pseq = f.parent.1;
-                l.name = Some(f.name);
+            let len = v[64] as usize;
+            if let Some(name) = v.get(66..66 + len * 2) {
+                let (p, ps) = record::split_ref(u64_at(v, 0));
+                set_name(&mut nd, p, ps, &|a: &mut String| record::push_utf16(a, name));
             }
-        } else if has_list && l.base == 0 {
+        } else if has_list && base == 0 {
             // The names live in extension records: merge (rare: many hard links).
             if let Ok(e) = self.entry_nopath(n) {
                 if let Some(p) = entry::primary(&e.names) {
                     let f = &e.names[p];
-                    l.parent = f.parent.0;
-                    l.pseq = f.parent.1;
-                    l.name = Some(f.name.clone());
+                    set_name(&mut nd, f.parent.0, f.parent.1, &|a: &mut String| a.push_str(&f.name));
                 }
             }
         }
-        l
+        nd
+    }
+
+    /// The bytes of `count` records from `first`: borrowed from the memory map when the
+    /// `$MFT` is one run of a mapped volume, read otherwise.
+    fn batch_bytes(&self, first: u64, count: u64, errors: &mut Vec<String>) -> std::borrow::Cow<'_, [u8]> {
+        let rs = self.record_size as u64;
+        if let Some(s) = self.stream.as_slice() {
+            let start = (first * rs) as usize;
+            let end = ((first + count) * rs) as usize;
+            if let Some(b) = s.get(start..end) {
+                if let Some(c) = &self.counter {
+                    c.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                return std::borrow::Cow::Borrowed(b);
+            }
+        }
+        std::borrow::Cow::Owned(self.read_batch(first, count, errors))
     }
 
     fn read_batch(&self, first: u64, count: u64, errors: &mut Vec<String>) -> Vec<u8> {
@@ -301,17 +353,24 @@ impl Mft {
     /// Pass 1: every record's primary name and parent, in parallel.
     pub(crate) fn path_index(&self) -> PathIndex {
         let batches = self.count.div_ceil(BATCH);
-        let parts: Vec<Vec<Light>> = (0..batches)
+        let parts: Vec<Batch> = (0..batches)
             .into_par_iter()
             .map(|b| {
                 let first = b * BATCH;
                 let cnt = BATCH.min(self.count - first);
                 let mut errs = Vec::new();
-                let mut buf = self.read_batch(first, cnt, &mut errs);
-                buf.chunks_exact_mut(self.record_size)
+                let buf = self.batch_bytes(first, cnt, &mut errs);
+                let mut rec = vec![0u8; self.record_size];
+                let mut arena = String::with_capacity(cnt as usize * 16);
+                let nodes = buf
+                    .chunks_exact(self.record_size)
                     .enumerate()
-                    .map(|(i, r)| self.light_of(first + i as u64, r))
-                    .collect()
+                    .map(|(i, r)| {
+                        record::copy_used(r, &mut rec);
+                        self.light_into(first + i as u64, &mut rec, &mut arena)
+                    })
+                    .collect();
+                Batch { nodes, arena }
             })
             .collect();
         PathIndex::build(parts, self.count)
@@ -323,27 +382,41 @@ impl Mft {
         let idx = self.path_index();
         let mut stats = ScanStats { records: self.count, ..ScanStats::default() };
         let batches = self.count.div_ceil(BATCH);
+        // Window k+1 is parsed on the pool while the caller consumes window k here.
+        let mut pending: Option<Vec<(Vec<Entry>, ScanStats)>> = None;
         let mut w = 0;
-        while w < batches {
-            let end = (w + WINDOW).min(batches);
-            let out: Vec<(Vec<Entry>, ScanStats)> = (w..end)
-                .into_par_iter()
-                .map(|b| self.parse_batch(b, &idx))
-                .collect();
-            for (entries, s) in out {
-                stats.in_use += s.in_use;
-                stats.deleted += s.deleted;
-                stats.empty += s.empty;
-                stats.bad += s.bad;
-                stats.extension += s.extension;
-                for e in s.errors {
-                    if stats.errors.len() < MAX_ERRORS {
-                        stats.errors.push(e);
-                    }
-                }
-                f(&entries);
+        loop {
+            let range = (w < batches).then(|| w..(w + WINDOW).min(batches));
+            if range.is_none() && pending.is_none() {
+                break;
             }
-            w = end;
+            let mut next = None;
+            let idx = &idx;
+            rayon::in_place_scope(|s| {
+                if let Some(r) = range.clone() {
+                    let next = &mut next;
+                    s.spawn(move |_| {
+                        *next = Some(r.into_par_iter().map(|b| self.parse_batch(b, idx)).collect::<Vec<_>>());
+                    });
+                }
+                for (entries, s) in pending.take().into_iter().flatten() {
+                    stats.in_use += s.in_use;
+                    stats.deleted += s.deleted;
+                    stats.empty += s.empty;
+                    stats.bad += s.bad;
+                    stats.extension += s.extension;
+                    for e in s.errors {
+                        if stats.errors.len() < MAX_ERRORS {
+                            stats.errors.push(e);
+                        }
+                    }
+                    f(&entries);
+                }
+            });
+            pending = next;
+            if let Some(r) = range {
+                w = r.end;
+            }
         }
         Ok(stats)
     }
@@ -352,11 +425,12 @@ impl Mft {
         let first = b * BATCH;
         let cnt = BATCH.min(self.count - first);
         let mut s = ScanStats::default();
-        let buf = self.read_batch(first, cnt, &mut s.errors);
+        let buf = self.batch_bytes(first, cnt, &mut s.errors);
         let mut out = Vec::with_capacity(cnt as usize);
         for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {
             let n = first + i as u64;
-            let mut rec = raw.to_vec();
+            let mut rec = Vec::with_capacity(raw.len());
+            record::copy_used(raw, &mut rec);
             let mut fw = None;
             match record::parse_header(&mut rec, &mut fw) {
                 Kind::Empty => s.empty += 1,

@@ -35,10 +35,10 @@ pub(crate) struct Light {
     pub name: Option<String>,
 }
 
-const F_FILE: u8 = 1;
-const F_USE: u8 = 2;
-const F_DIR: u8 = 4;
-const F_NAME: u8 = 8;
+pub(crate) const F_FILE: u8 = 1;
+pub(crate) const F_USE: u8 = 2;
+pub(crate) const F_DIR: u8 = 4;
+pub(crate) const F_NAME: u8 = 8;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum St {
@@ -51,14 +51,23 @@ enum St {
     NoName,
 }
 
-#[derive(Clone, Copy)]
-struct Node {
-    parent: u64,
-    name_off: u32,
-    name_len: u32,
-    seq: u16,
-    pseq: u16,
-    flags: u8,
+/// One record in the index: `name_off` points into the arena (of its batch while
+/// pass 1 runs, of the whole index after [`PathIndex::build`]).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Node {
+    pub parent: u64,
+    pub name_off: u32,
+    pub name_len: u32,
+    pub seq: u16,
+    pub pseq: u16,
+    /// F_FILE (a base FILE record), F_USE, F_DIR, F_NAME.
+    pub flags: u8,
+}
+
+/// Pass 1's result for one batch of records.
+pub(crate) struct Batch {
+    pub nodes: Vec<Node>,
+    pub arena: String,
 }
 
 /// Every record's primary name and parent, classified.
@@ -69,31 +78,25 @@ pub(crate) struct PathIndex {
 }
 
 impl PathIndex {
-    pub fn build(parts: Vec<Vec<Light>>, count: u64) -> PathIndex {
+    pub fn build(parts: Vec<Batch>, count: u64) -> PathIndex {
         let mut nodes = Vec::with_capacity(count as usize);
-        let mut arena = String::new();
+        let total: usize = parts.iter().map(|b| b.arena.len()).sum();
+        let mut arena = String::with_capacity(total.min(u32::MAX as usize));
         for part in parts {
-            for l in part {
-                let mut flags = 0;
-                if l.file && l.base == 0 {
-                    flags |= F_FILE;
+            let base = arena.len();
+            let fits = base + part.arena.len() < u32::MAX as usize;
+            if fits {
+                arena.push_str(&part.arena);
+            }
+            for mut nd in part.nodes {
+                if fits {
+                    nd.name_off += base as u32;
+                } else {
+                    // More than 4 GiB of names: the rest are nameless (orphans).
+                    nd.flags &= !F_NAME;
+                    nd.name_len = 0;
                 }
-                if l.in_use {
-                    flags |= F_USE;
-                }
-                if l.is_dir {
-                    flags |= F_DIR;
-                }
-                let (mut off, mut len) = (0u32, 0u32);
-                if let Some(n) = &l.name {
-                    if arena.len() + n.len() < u32::MAX as usize {
-                        flags |= F_NAME;
-                        off = arena.len() as u32;
-                        len = n.len() as u32;
-                        arena.push_str(n);
-                    }
-                }
-                nodes.push(Node { parent: l.parent, name_off: off, name_len: len, seq: l.seq, pseq: l.pseq, flags });
+                nodes.push(nd);
             }
         }
         let mut idx = PathIndex { status: vec![St::Unknown; nodes.len()], nodes, arena };
@@ -170,7 +173,7 @@ impl PathIndex {
         let Some(mut cur) = usize::try_from(n).ok().filter(|&i| i < self.nodes.len()) else {
             return String::new();
         };
-        let mut comps: Vec<&str> = Vec::new();
+        let mut comps: Vec<&str> = Vec::with_capacity(16);
         let prefix = loop {
             if comps.len() >= MAX_DEPTH {
                 break "\\$Truncated";
@@ -197,7 +200,8 @@ impl PathIndex {
 }
 
 fn join<'a>(prefix: &str, comps: impl Iterator<Item = &'a str>) -> String {
-    let mut s = String::from(prefix);
+    let mut s = String::with_capacity(96);
+    s.push_str(prefix);
     for c in comps {
         s.push('\\');
         s.push_str(c);

@@ -77,6 +77,26 @@ pub(crate) fn apply_fixups(buf: &mut [u8]) -> Result<(), String> {
     }
 }
 
+/// Copy a record into `out` (resized to the record size), reading only what the
+/// header says is used: the rest of the buffer is left as it was (zeros or an earlier
+/// record's tail, never looked at: the attribute walk stops at the used size). The
+/// update sequence slots of the sectors past the used size are copied too, so the
+/// torn-write check still sees every sector.
+pub(crate) fn copy_used(raw: &[u8], out: &mut Vec<u8>) {
+    out.resize(raw.len(), 0);
+    let usa_end = u16_at(raw, 4) as usize + u16_at(raw, 6) as usize * 2;
+    let used = (u32_at(raw, 0x18) as usize).max(usa_end).clamp(0x30, raw.len());
+    let used = (used + 7).min(raw.len()) & !7;
+    out[..used].copy_from_slice(&raw[..used]);
+    let mut end = 510;
+    while end + 2 <= raw.len() {
+        if end >= used {
+            out[end..end + 2].copy_from_slice(&raw[end..end + 2]);
+        }
+        end += 512;
+    }
+}
+
 /// The fixed part of a `FILE` record.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Header {
@@ -189,10 +209,19 @@ impl Attr<'_> {
 
 /// UTF-16LE bytes to a String (unpaired surrogates become U+FFFD).
 pub(crate) fn utf16(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() / 2);
+    push_utf16(&mut s, b);
+    s
+}
+
+/// Append UTF-16LE bytes to `s`; ASCII (most names) without the general decoder.
+pub(crate) fn push_utf16(s: &mut String, b: &[u8]) {
+    if b.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80) {
+        s.extend(b.chunks_exact(2).map(|c| c[0] as char));
+        return;
+    }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or('\u{FFFD}'))
-        .collect()
+    s.extend(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')));
 }
 
 /// Walk the attributes of a record whose header was parsed. Stops at the end marker, at
@@ -204,6 +233,17 @@ pub(crate) fn attributes<'a>(
     record: u64,
     out: &mut Vec<Attr<'a>>,
     warn: &mut Vec<String>,
+) {
+    walk(buf, h, record, warn, |a| out.push(a));
+}
+
+/// [`attributes`] with a callback: no allocation (the enumeration's first pass).
+pub(crate) fn walk<'a>(
+    buf: &'a [u8],
+    h: &Header,
+    record: u64,
+    warn: &mut Vec<String>,
+    mut out: impl FnMut(Attr<'a>),
 ) {
     let end = (h.used as usize).min(buf.len());
     let mut off = h.first_attr as usize;
@@ -281,7 +321,7 @@ pub(crate) fn attributes<'a>(
                 }
             }
         }
-        out.push(attr);
+        out(attr);
         off += len;
     }
 }

@@ -51,7 +51,8 @@ fn fat(s: &[u8]) -> Option<FileSystem> {
         return None;
     }
     let root_sectors = (root_entries * 32).div_ceil(bps);
-    let meta = u64::from(reserved) + u64::from(fats) * u64::from(fat_size) + u64::from(root_sectors);
+    let meta =
+        u64::from(reserved) + u64::from(fats) * u64::from(fat_size) + u64::from(root_sectors);
     let data = u64::from(total).checked_sub(meta)?;
     let clusters = data / u64::from(spc);
     Some(if fat16 == 0 {
@@ -113,13 +114,16 @@ pub fn identify(src: &dyn ByteSource, offset: u64) -> FileSystem {
         return FileSystem::Lvm;
     }
     // Swap: the signature ends the first page (4 KiB or 8 KiB pages).
-    if [4096usize, 8192].iter().any(|&p| {
-        matches!(b.get(p - 10..p), Some(b"SWAPSPACE2") | Some(b"SWAP-SPACE"))
-    }) {
+    if [4096usize, 8192]
+        .iter()
+        .any(|&p| matches!(b.get(p - 10..p), Some(b"SWAPSPACE2") | Some(b"SWAP-SPACE")))
+    {
         return FileSystem::LinuxSwap;
     }
     let mut far = [0u8; 8];
-    if read_lossy(src, offset.saturating_add(0x8001), &mut far[..5]).is_empty() && &far[..5] == b"CD001" {
+    if read_lossy(src, offset.saturating_add(0x8001), &mut far[..5]).is_empty()
+        && &far[..5] == b"CD001"
+    {
         return FileSystem::Iso9660;
     }
     if read_lossy(src, offset.saturating_add(0x10040), &mut far).is_empty() && &far == b"_BHRfS_M" {

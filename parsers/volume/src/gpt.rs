@@ -76,12 +76,21 @@ pub(crate) fn guid(b: &[u8]) -> String {
     let mut d3 = g(6..8);
     d3.reverse();
     let hex = |v: &[u8]| v.iter().map(|x| format!("{x:02X}")).collect::<String>();
-    format!("{}-{}-{}-{}-{}", hex(&d1), hex(&d2), hex(&d3), hex(&g(8..10)), hex(&g(10..16)))
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(&d1),
+        hex(&d2),
+        hex(&d3),
+        hex(&g(8..10)),
+        hex(&g(10..16))
+    )
 }
 
 /// Is there a GPT header at LBA 1 (512- or 4096-byte sectors)?
 pub(crate) fn has_header(disk: &dyn ByteSource) -> bool {
-    [512u64, 4096].iter().any(|&ss| header(disk, ss, 1).is_some())
+    [512u64, 4096]
+        .iter()
+        .any(|&ss| header(disk, ss, 1).is_some())
 }
 
 struct Found {
@@ -94,7 +103,10 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
     let mut found = None;
     for ss in [512u64, 4096] {
         if let Some(h) = header(disk, ss, 1) {
-            found = Some(Found { ss, primary: Some(h) });
+            found = Some(Found {
+                ss,
+                primary: Some(h),
+            });
             break;
         }
     }
@@ -144,7 +156,10 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
         }
         (primary, p_arr)
     } else if b_good {
-        warnings.push(format!("primary GPT {}: backup used", problem(&primary, &p_arr)));
+        warnings.push(format!(
+            "primary GPT {}: backup used",
+            problem(&primary, &p_arr)
+        ));
         (backup, b_arr)
     } else {
         warnings.push(format!(
@@ -168,7 +183,10 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
             }
             let (first, end) = (le64(e, 32), le64(e, 40));
             if end < first {
-                warnings.push(format!("GPT entry {} ends before it starts: skipped", slot + 1));
+                warnings.push(format!(
+                    "GPT entry {} ends before it starts: skipped",
+                    slot + 1
+                ));
                 continue;
             }
             let offset = first.saturating_mul(ss);
@@ -194,7 +212,10 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
             });
         }
     } else {
-        warnings.push(format!("GPT header at LBA {}: entry array out of bounds", hdr.lba));
+        warnings.push(format!(
+            "GPT header at LBA {}: entry array out of bounds",
+            hdr.lba
+        ));
     }
     Some(PartitionTable {
         scheme: Scheme::Gpt,

@@ -153,15 +153,17 @@ pub struct PartitionTable {
 /// everything else odd is a warning.
 pub fn read_table(disk: &dyn ByteSource) -> Result<PartitionTable> {
     let mut s0 = [0u8; 512];
-    let n = match disk.read_at(0, &mut s0) {
-        Ok(n) => n,
-        Err(e) => return Err(e),
-    };
+    let n = disk.read_at(0, &mut s0)?;
     if n < s0.len() && (n as u64) < disk.len() {
         // a short read: fill the rest the tolerant way
         let holes = read_lossy(disk, 0, &mut s0);
         if holes.first().is_some_and(|h| h.offset == 0) {
-            return Err(SourceError::corrupt(disk.location(), "partition table", 0, "first sector unreadable"));
+            return Err(SourceError::corrupt(
+                disk.location(),
+                "partition table",
+                0,
+                "first sector unreadable",
+            ));
         }
     }
     // A bare volume's boot sector ends in 0x55AA too: its code bytes are no table.
@@ -191,7 +193,9 @@ pub fn read_table(disk: &dyn ByteSource) -> Result<PartitionTable> {
     }
     if let Some(mut t) = mbr::read(disk, &s0) {
         if gpt::has_header(disk) {
-            t.warnings.push("a GPT header is present but the MBR has no protective entry: MBR used".into());
+            t.warnings.push(
+                "a GPT header is present but the MBR has no protective entry: MBR used".into(),
+            );
         }
         return Ok(t);
     }
@@ -236,7 +240,8 @@ fn read_zeroed(src: &dyn ByteSource, off: u64, buf: &mut [u8]) -> bool {
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+    b.get(at..at + 2)
+        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {

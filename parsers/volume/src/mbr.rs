@@ -97,7 +97,10 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
             continue;
         }
         if e.start == 0 {
-            warnings.push(format!("MBR entry {} starts at sector 0: skipped", slot + 1));
+            warnings.push(format!(
+                "MBR entry {} starts at sector 0: skipped",
+                slot + 1
+            ));
             continue;
         }
         let end = u64::from(e.start) + u64::from(e.count);
@@ -109,9 +112,22 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
                 end - 1
             ));
         }
-        parts.push(partition(disk, slot as u32 + 1, u64::from(e.start), e, false));
+        parts.push(partition(
+            disk,
+            slot as u32 + 1,
+            u64::from(e.start),
+            e,
+            false,
+        ));
         if is_extended(e.typ) {
-            walk_ebrs(disk, u64::from(e.start), &mut visited, &mut next_logical, &mut parts, &mut warnings);
+            walk_ebrs(
+                disk,
+                u64::from(e.start),
+                &mut visited,
+                &mut next_logical,
+                &mut parts,
+                &mut warnings,
+            );
         }
     }
     Some(PartitionTable {
@@ -135,7 +151,9 @@ fn walk_ebrs(
     let mut count = 0usize;
     loop {
         if count >= MAX_LOGICAL {
-            warnings.push(format!("more than {MAX_LOGICAL} logical partitions: stopped"));
+            warnings.push(format!(
+                "more than {MAX_LOGICAL} logical partitions: stopped"
+            ));
             return;
         }
         if !visited.insert(ebr) {
@@ -148,14 +166,18 @@ fn walk_ebrs(
             return;
         }
         if !has_signature(&s) {
-            warnings.push(format!("EBR at sector {ebr} has no 0x55AA signature: chain stopped"));
+            warnings.push(format!(
+                "EBR at sector {ebr} has no 0x55AA signature: chain stopped"
+            ));
             return;
         }
         let es = entries(&s);
         let (e0, e1) = (es[0], es[1]);
         if e0.used() {
             if is_extended(e0.typ) {
-                warnings.push(format!("EBR at sector {ebr}: first entry is an extended partition: skipped"));
+                warnings.push(format!(
+                    "EBR at sector {ebr}: first entry is an extended partition: skipped"
+                ));
             } else {
                 let start = ebr.saturating_add(u64::from(e0.start));
                 parts.push(partition(disk, *next_logical, start, &e0, true));

@@ -19,20 +19,66 @@ fn make(dir: &Path, name: &str, mb: u64, tool: &str, args: &[&str]) -> Option<Pa
     let p = dir.join(name);
     File::create(&p).unwrap().set_len(mb << 20).unwrap();
     let out = Command::new(t).args(args).arg(&p).output().unwrap();
-    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(p)
 }
 
-fn cases() -> Vec<(&'static str, u64, &'static str, Vec<&'static str>, FileSystem)> {
+fn cases() -> Vec<(
+    &'static str,
+    u64,
+    &'static str,
+    Vec<&'static str>,
+    FileSystem,
+)> {
     vec![
-        ("ntfs", 16, "mkntfs", vec!["-F", "-Q", "-T", "-q"], FileSystem::Ntfs),
+        (
+            "ntfs",
+            16,
+            "mkntfs",
+            vec!["-F", "-Q", "-T", "-q"],
+            FileSystem::Ntfs,
+        ),
         ("fat12", 4, "mkfs.vfat", vec!["-F", "12"], FileSystem::Fat12),
-        ("fat16", 32, "mkfs.vfat", vec!["-F", "16"], FileSystem::Fat16),
-        ("fat32", 64, "mkfs.vfat", vec!["-F", "32"], FileSystem::Fat32),
+        (
+            "fat16",
+            32,
+            "mkfs.vfat",
+            vec!["-F", "16"],
+            FileSystem::Fat16,
+        ),
+        (
+            "fat32",
+            64,
+            "mkfs.vfat",
+            vec!["-F", "32"],
+            FileSystem::Fat32,
+        ),
         ("exfat", 16, "mkfs.exfat", vec![], FileSystem::ExFat),
-        ("ext2", 16, "mke2fs", vec!["-q", "-F", "-t", "ext2"], FileSystem::Ext2),
-        ("ext3", 16, "mke2fs", vec!["-q", "-F", "-t", "ext3"], FileSystem::Ext3),
-        ("ext4", 16, "mke2fs", vec!["-q", "-F", "-t", "ext4"], FileSystem::Ext4),
+        (
+            "ext2",
+            16,
+            "mke2fs",
+            vec!["-q", "-F", "-t", "ext2"],
+            FileSystem::Ext2,
+        ),
+        (
+            "ext3",
+            16,
+            "mke2fs",
+            vec!["-q", "-F", "-t", "ext3"],
+            FileSystem::Ext3,
+        ),
+        (
+            "ext4",
+            16,
+            "mke2fs",
+            vec!["-q", "-F", "-t", "ext4"],
+            FileSystem::Ext4,
+        ),
         ("swap", 4, "mkswap", vec![], FileSystem::LinuxSwap),
     ]
 }
@@ -41,14 +87,20 @@ fn cases() -> Vec<(&'static str, u64, &'static str, Vec<&'static str>, FileSyste
 fn bare_volumes_are_identified_and_have_no_table() {
     let dir = tempfile::tempdir().unwrap();
     for (name, mb, tool, args, want) in cases() {
-        let Some(p) = make(dir.path(), name, mb, tool, &args) else { continue };
+        let Some(p) = make(dir.path(), name, mb, tool, &args) else {
+            continue;
+        };
         let s = src(&p);
         assert_eq!(identify(&*s, 0), want, "{name}");
         let t = read_table(&*s).unwrap();
         // Boot sectors of NTFS and FAT end in 0x55AA: still no MBR.
         assert_eq!(t.scheme, Scheme::None, "{name}: {t:?}");
         assert_eq!(t.partitions.len(), 1, "{name}");
-        assert_eq!((t.partitions[0].offset, t.partitions[0].size), (0, mb << 20), "{name}");
+        assert_eq!(
+            (t.partitions[0].offset, t.partitions[0].size),
+            (0, mb << 20),
+            "{name}"
+        );
         assert_eq!(t.partitions[0].fs, want, "{name}");
     }
     let z = dir.path().join("zeros");
@@ -58,7 +110,9 @@ fn bare_volumes_are_identified_and_have_no_table() {
 
 #[test]
 fn volumes_inside_an_mbr_disk_are_identified_per_partition() {
-    let Some(sfdisk) = triage_testkit::tool("sfdisk") else { return };
+    let Some(sfdisk) = triage_testkit::tool("sfdisk") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut vols = Vec::new();
     for (name, mb, tool, args, want) in cases() {
@@ -82,7 +136,12 @@ fn volumes_inside_an_mbr_disk_are_identified_per_partition() {
     std::io::Write::write_all(&mut ch.stdin.take().unwrap(), script.as_bytes()).unwrap();
     assert!(ch.wait().unwrap().success());
     let t0 = read_table(&*src(&disk)).unwrap();
-    let targets: Vec<u64> = t0.partitions.iter().filter(|p| !p.is_extended()).map(|p| p.offset).collect();
+    let targets: Vec<u64> = t0
+        .partitions
+        .iter()
+        .filter(|p| !p.is_extended())
+        .map(|p| p.offset)
+        .collect();
     assert_eq!(targets.len(), 4);
     // Copy each volume's first 1 MiB (boot sector, superblock) into its partition.
     let f = std::fs::OpenOptions::new().write(true).open(&disk).unwrap();
@@ -93,7 +152,12 @@ fn volumes_inside_an_mbr_disk_are_identified_per_partition() {
     drop(f);
     let t = read_table(&*src(&disk)).unwrap();
     assert_eq!(t.scheme, Scheme::Mbr);
-    let got: Vec<FileSystem> = t.partitions.iter().filter(|p| !p.is_extended()).map(|p| p.fs).collect();
+    let got: Vec<FileSystem> = t
+        .partitions
+        .iter()
+        .filter(|p| !p.is_extended())
+        .map(|p| p.fs)
+        .collect();
     let want: Vec<FileSystem> = vols.iter().map(|(_, w)| *w).collect();
     assert_eq!(&got[..want.len()], &want[..]);
 }
@@ -101,10 +165,18 @@ fn volumes_inside_an_mbr_disk_are_identified_per_partition() {
 /// The real samples: `fsstat` says NTFS, NTFS and Ext2, and `mmls` finds no table.
 #[test]
 fn real_samples_are_bare_volumes() {
-    let Some(dir) = triage_testkit::sample_dir("disk") else { return };
+    let Some(dir) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
     for (name, want) in [
-        ("Velocidex__velociraptor__test.ntfs.dd.E01", FileSystem::Ntfs),
-        ("Velocidex__velociraptor__partition_image.E01", FileSystem::Ntfs),
+        (
+            "Velocidex__velociraptor__test.ntfs.dd.E01",
+            FileSystem::Ntfs,
+        ),
+        (
+            "Velocidex__velociraptor__partition_image.E01",
+            FileSystem::Ntfs,
+        ),
         ("image.E01", FileSystem::Ext2),
     ] {
         let p = dir.join(name);
@@ -112,8 +184,14 @@ fn real_samples_are_bare_volumes() {
         if let Some(fsstat) = triage_testkit::tool("fsstat") {
             let out = Command::new(fsstat).arg(&p).output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout).to_string();
-            let ty = text.lines().find_map(|l| l.strip_prefix("File System Type: ")).unwrap();
-            assert!(ty.eq_ignore_ascii_case(want.name()), "{name}: fsstat says {ty}");
+            let ty = text
+                .lines()
+                .find_map(|l| l.strip_prefix("File System Type: "))
+                .unwrap();
+            assert!(
+                ty.eq_ignore_ascii_case(want.name()),
+                "{name}: fsstat says {ty}"
+            );
         }
         let t = read_table(&*c.disk).unwrap();
         assert_eq!(t.scheme, Scheme::None, "{name}");

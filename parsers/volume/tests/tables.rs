@@ -21,8 +21,16 @@ struct Row(u64, u64, String);
 /// partitions' own rows (`DOS Extended`).
 fn mmls(img: &Path, sector: u32, meta: bool) -> Option<Vec<Row>> {
     let tool = triage_testkit::tool("mmls")?;
-    let out = Command::new(tool).args(["-b", &sector.to_string()]).arg(img).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool)
+        .args(["-b", &sector.to_string()])
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut rows = Vec::new();
     for line in text.lines() {
@@ -49,7 +57,11 @@ fn ours(img: &Path, meta: bool) -> (triage_volume::PartitionTable, Vec<Row>) {
         .iter()
         .filter(|p| meta || !p.is_extended())
         .map(|p| {
-            let desc = if p.scheme == Scheme::Gpt { p.name.clone() } else { p.type_name.clone() };
+            let desc = if p.scheme == Scheme::Gpt {
+                p.name.clone()
+            } else {
+                p.type_name.clone()
+            };
             Row(p.offset / ss, p.size / ss, desc)
         })
         .collect();
@@ -58,24 +70,43 @@ fn ours(img: &Path, meta: bool) -> (triage_volume::PartitionTable, Vec<Row>) {
 
 #[test]
 fn tsk_volume_system_matches_mmls() {
-    let Some(dir) = triage_testkit::sample_dir("disk") else { return };
+    let Some(dir) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
     let img = dir.join("tsk_volume_system.raw");
-    let Some(want) = mmls(&img, 512, false) else { return };
+    let Some(want) = mmls(&img, 512, false) else {
+        return;
+    };
     let (t, got) = ours(&img, false);
     assert_eq!(t.scheme, Scheme::Mbr);
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     assert_eq!(got, want);
     assert_extended_matches(&img, &t);
-    let logical: Vec<u32> = t.partitions.iter().filter(|p| p.logical).map(|p| p.index).collect();
+    let logical: Vec<u32> = t
+        .partitions
+        .iter()
+        .filter(|p| p.logical)
+        .map(|p| p.index)
+        .collect();
     assert_eq!(logical, vec![5]);
 }
 
 /// Our extended partition is one of mmls's "DOS Extended" rows (mmls also lists each
 /// EBR's link entry that way).
 fn assert_extended_matches(img: &Path, t: &triage_volume::PartitionTable) {
-    let Some(meta) = mmls(img, 512, true) else { return };
-    let ext = t.partitions.iter().find(|p| p.is_extended()).expect("an extended partition");
-    let row = Row(ext.offset / 512, ext.size / 512, format!("DOS {}", ext.type_name));
+    let Some(meta) = mmls(img, 512, true) else {
+        return;
+    };
+    let ext = t
+        .partitions
+        .iter()
+        .find(|p| p.is_extended())
+        .expect("an extended partition");
+    let row = Row(
+        ext.offset / 512,
+        ext.size / 512,
+        format!("DOS {}", ext.type_name),
+    );
     assert!(meta.contains(&row), "{row:?} not in {meta:?}");
 }
 
@@ -91,18 +122,27 @@ fn run(tool: &Path, args: &[&str], stdin: Option<&str>) {
     if stdin.is_some() {
         c.stdin(std::process::Stdio::piped());
     }
-    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     let mut ch = c.spawn().unwrap();
     if let Some(s) = stdin {
         ch.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
     let out = ch.wait_with_output().unwrap();
-    assert!(out.status.success(), "{tool:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{tool:?} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn patch(p: &Path, at: u64, f: impl FnOnce(&mut [u8]), len: usize) {
     let mut b = vec![0u8; len];
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(p).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(p)
+        .unwrap();
     file.seek(SeekFrom::Start(at)).unwrap();
     std::io::Read::read_exact(&mut file, &mut b).unwrap();
     f(&mut b);
@@ -112,14 +152,46 @@ fn patch(p: &Path, at: u64, f: impl FnOnce(&mut [u8]), len: usize) {
 
 #[test]
 fn sgdisk_gpt_matches_mmls_and_the_backup_is_used_when_the_primary_is_bad() {
-    let Some(sgdisk) = triage_testkit::tool("sgdisk") else { return };
+    let Some(sgdisk) = triage_testkit::tool("sgdisk") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let img = sparse(dir.path(), "gpt.img", 64 << 20);
     let i = img.to_str().unwrap();
-    run(&sgdisk, &["-n", "1:2048:+8M", "-t", "1:ef00", "-c", "1:EFI system partition", i], None);
-    run(&sgdisk, &["-n", "2:0:+16M", "-t", "2:0700", "-c", "2:Basic data part", i], None);
-    run(&sgdisk, &["-n", "4:0:+4M", "-t", "4:8300", "-c", "4:linux wurzel ä", i], None);
-    let Some(want) = mmls(&img, 512, false) else { return };
+    run(
+        &sgdisk,
+        &[
+            "-n",
+            "1:2048:+8M",
+            "-t",
+            "1:ef00",
+            "-c",
+            "1:EFI system partition",
+            i,
+        ],
+        None,
+    );
+    run(
+        &sgdisk,
+        &[
+            "-n",
+            "2:0:+16M",
+            "-t",
+            "2:0700",
+            "-c",
+            "2:Basic data part",
+            i,
+        ],
+        None,
+    );
+    run(
+        &sgdisk,
+        &["-n", "4:0:+4M", "-t", "4:8300", "-c", "4:linux wurzel ä", i],
+        None,
+    );
+    let Some(want) = mmls(&img, 512, false) else {
+        return;
+    };
     let (t, got) = ours(&img, false);
     assert_eq!(t.scheme, Scheme::Gpt);
     assert_eq!(t.sector_size, 512);
@@ -145,7 +217,9 @@ fn sgdisk_gpt_matches_mmls_and_the_backup_is_used_when_the_primary_is_bad() {
     let (t2, got2) = ours(&img, false);
     assert_eq!(got2, want);
     assert!(
-        t2.warnings.iter().any(|w| w == "primary GPT header CRC bad: backup used"),
+        t2.warnings
+            .iter()
+            .any(|w| w == "primary GPT header CRC bad: backup used"),
         "{:?}",
         t2.warnings
     );
@@ -154,12 +228,20 @@ fn sgdisk_gpt_matches_mmls_and_the_backup_is_used_when_the_primary_is_bad() {
     patch(&img, 1024 + 130, |b| b[0] ^= 0xFF, 1);
     let (t3, got3) = ours(&img, false);
     assert_eq!(got3, want);
-    assert!(t3.warnings.iter().any(|w| w.contains("entries CRC bad: backup used")), "{:?}", t3.warnings);
+    assert!(
+        t3.warnings
+            .iter()
+            .any(|w| w.contains("entries CRC bad: backup used")),
+        "{:?}",
+        t3.warnings
+    );
 }
 
 fn guid_bytes(s: &str) -> [u8; 16] {
     let h: String = s.chars().filter(|c| *c != '-').collect();
-    let b: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let b: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
     let mut g = [0u8; 16];
     g[..4].copy_from_slice(&[b[3], b[2], b[1], b[0]]);
     g[4..6].copy_from_slice(&[b[5], b[4]]);
@@ -182,7 +264,9 @@ fn build_gpt(ss: u64, sectors: u64, parts: &[(&str, u64, u64, &str)]) -> Vec<u8>
     for (k, (ty, first, last, name)) in parts.iter().enumerate() {
         let e = &mut arr[k * 128..(k + 1) * 128];
         e[..16].copy_from_slice(&guid_bytes(ty));
-        e[16..32].copy_from_slice(&guid_bytes(&format!("1234567{k}-AAAA-BBBB-CCCC-DDDDEEEEFFFF")));
+        e[16..32].copy_from_slice(&guid_bytes(&format!(
+            "1234567{k}-AAAA-BBBB-CCCC-DDDDEEEEFFFF"
+        )));
         e[32..40].copy_from_slice(&first.to_le_bytes());
         e[40..48].copy_from_slice(&last.to_le_bytes());
         for (j, u) in name.encode_utf16().enumerate() {
@@ -228,16 +312,26 @@ fn gpt_with_4096_byte_sectors_matches_mmls() {
         4096,
         2048,
         &[
-            ("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", 256, 1023, "data one"),
+            (
+                "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
+                256,
+                1023,
+                "data one",
+            ),
             ("0FC63DAF-8483-4772-8E79-3D69D8477DE4", 1024, 2000, "zwei"),
         ],
     );
     std::fs::write(&img, &d).unwrap();
-    let Some(want) = mmls(&img, 4096, false) else { return };
+    let Some(want) = mmls(&img, 4096, false) else {
+        return;
+    };
     let (t, got) = ours(&img, false);
     assert_eq!(t.sector_size, 4096);
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
-    assert_eq!(t.disk_guid.as_deref(), Some("0DDBA11D-0000-4000-8000-123456789ABC"));
+    assert_eq!(
+        t.disk_guid.as_deref(),
+        Some("0DDBA11D-0000-4000-8000-123456789ABC")
+    );
     assert_eq!(got, want);
     assert_eq!(want.len(), 2);
 }
@@ -252,15 +346,28 @@ fn sfdisk_disk(dir: &Path) -> Option<std::path::PathBuf> {
         mbr.img5 : size=8192, type=7\n\
         mbr.img6 : size=16384, type=b\n\
         mbr.img7 : size=8192, type=83\n";
-    run(&sfdisk, &["--no-reread", "--no-tell-kernel", "-q", img.to_str().unwrap()], Some(script));
+    run(
+        &sfdisk,
+        &[
+            "--no-reread",
+            "--no-tell-kernel",
+            "-q",
+            img.to_str().unwrap(),
+        ],
+        Some(script),
+    );
     Some(img)
 }
 
 #[test]
 fn sfdisk_logical_partitions_match_mmls() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(img) = sfdisk_disk(dir.path()) else { return };
-    let Some(want) = mmls(&img, 512, false) else { return };
+    let Some(img) = sfdisk_disk(dir.path()) else {
+        return;
+    };
+    let Some(want) = mmls(&img, 512, false) else {
+        return;
+    };
     let (t, got) = ours(&img, false);
     assert_eq!(t.scheme, Scheme::Mbr);
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
@@ -270,7 +377,10 @@ fn sfdisk_logical_partitions_match_mmls() {
     assert_eq!(got.len(), 4);
     assert_extended_matches(&img, &t);
     let idx: Vec<(u32, bool)> = t.partitions.iter().map(|p| (p.index, p.logical)).collect();
-    assert_eq!(idx, vec![(1, false), (2, false), (5, true), (6, true), (7, true)]);
+    assert_eq!(
+        idx,
+        vec![(1, false), (2, false), (5, true), (6, true), (7, true)]
+    );
     assert!(t.partitions[0].bootable);
     assert_eq!(t.partitions[2].type_name, "NTFS/exFAT (0x07)");
 }
@@ -278,7 +388,9 @@ fn sfdisk_logical_partitions_match_mmls() {
 #[test]
 fn looping_ebr_chain_stops_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(img) = sfdisk_disk(dir.path()) else { return };
+    let Some(img) = sfdisk_disk(dir.path()) else {
+        return;
+    };
     let t = read_table(&*src(&img)).unwrap();
     // The last logical's EBR sits one sector... find it: the EBR of the last logical is
     // the sector its relative start counts from; point its link back to the first EBR.
@@ -293,13 +405,22 @@ fn looping_ebr_chain_stops_with_a_warning() {
             bytes[o + 510] == 0x55 && bytes[o + 511] == 0xAA
         })
         .unwrap();
-    patch(&img, ebr * 512 + 446 + 16, |e| {
-        e[4] = 0x05;
-        e[8..12].copy_from_slice(&0u32.to_le_bytes()); // next EBR = the extended start
-        e[12..16].copy_from_slice(&100u32.to_le_bytes());
-    }, 16);
+    patch(
+        &img,
+        ebr * 512 + 446 + 16,
+        |e| {
+            e[4] = 0x05;
+            e[8..12].copy_from_slice(&0u32.to_le_bytes()); // next EBR = the extended start
+            e[12..16].copy_from_slice(&100u32.to_le_bytes());
+        },
+        16,
+    );
     let t2 = read_table(&*src(&img)).unwrap();
-    assert!(t2.warnings.iter().any(|w| w.contains("EBR chain loops")), "{:?}", t2.warnings);
+    assert!(
+        t2.warnings.iter().any(|w| w.contains("EBR chain loops")),
+        "{:?}",
+        t2.warnings
+    );
     assert_eq!(t2.partitions.len(), t.partitions.len());
 }
 
@@ -307,7 +428,11 @@ fn looping_ebr_chain_stops_with_a_warning() {
 fn hostile_tables_do_not_panic() {
     let dir = tempfile::tempdir().unwrap();
     // A GPT claiming 2^32-1 entries of 4096 bytes, entries past the end, end < start.
-    let mut d = build_gpt(512, 4096, &[("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", 100, 50, "bad")]);
+    let mut d = build_gpt(
+        512,
+        4096,
+        &[("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", 100, 50, "bad")],
+    );
     d[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
     d[512 + 84..512 + 88].copy_from_slice(&4096u32.to_le_bytes());
     let p = dir.path().join("h.img");

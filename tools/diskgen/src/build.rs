@@ -20,7 +20,7 @@ const RECIPE: &str = "diskgen-windows-like-2";
 /// 2023-11-14T22:13:20Z: every staged file and directory gets this modification time.
 const FIXED_UNIX: u64 = 1_700_000_000;
 
-/// The `$STANDARD_INFORMATION` time of timestomped files: 2019-12-07 09:09:21 UTC, whole
+/// The `$STANDARD_INFORMATION` times of timestomped files: 2019-12-07 09:09:21 UTC, whole
 /// seconds (the build date of many Windows 10 1909 files, which stompers like to copy).
 pub const STOMP_FILETIME: u64 = (1_575_709_761 + 11_644_473_600) * 10_000_000;
 
@@ -451,6 +451,7 @@ fn build_fresh(
         )?;
     }
     let ntfs = Ntfs::open(&part)?;
+    ntfs.normalize_change_times()?;
     for e in &plan.entries {
         match e.kind {
             PlantKind::Timestomped => {

@@ -132,7 +132,7 @@ pub fn build_many_files(
     let part = tmp.path().join("part.img");
     let (first, last) = crate::build::layout(size)?;
     ntfs_from_dir(tmp.path(), &stage, &part, (last - first + 1) * 512)?;
-    fs::remove_dir_all(&stage).map_err(Error::io(&stage))?;
+    crate::mft::Ntfs::open(&part)?.normalize_change_times()?;
     let tmp_disk = tmp.path().join("disk.raw");
     gpt_disk(&part, &tmp_disk, size)?;
     fs::rename(&tmp_disk, &disk).map_err(Error::io(&disk))?;

@@ -14,6 +14,7 @@ const ATTR_SI: u32 = 0x10;
 const ATTR_FILE_NAME: u32 = 0x30;
 const ATTR_DATA: u32 = 0x80;
 const ATTR_INDEX_ROOT: u32 = 0x90;
+const ATTR_INDEX_ALLOCATION: u32 = 0xA0;
 const ATTR_BITMAP: u32 = 0xB0;
 const ROOT_RECORD: u64 = 5;
 
@@ -57,6 +58,64 @@ fn fixup_array(rec: &[u8]) -> Result<(usize, usize), Error> {
         return Err(bad("update sequence array does not fit the record"));
     }
     Ok((usa, count))
+}
+
+/// Checks `magic` and undoes the fixups of a multi-sector block (MFT record, INDX block).
+fn unfix(buf: &mut [u8], magic: &[u8; 4]) -> Result<(), Error> {
+    if buf.get(0..4) != Some(magic.as_slice()) {
+        return Err(bad("wrong magic"));
+    }
+    let (usa, count) = fixup_array(buf)?;
+    let stride = buf.len() / (count - 1);
+    let usn = [buf[usa], buf[usa + 1]];
+    for i in 1..count {
+        let end = i * stride - 2;
+        if buf[end..end + 2] != usn {
+            return Err(bad(format!("torn sector {i}")));
+        }
+        let fix = [buf[usa + 2 * i], buf[usa + 2 * i + 1]];
+        put(buf, end, &fix)?;
+    }
+    Ok(())
+}
+
+/// Redoes the fixups of a block [`unfix`] opened (same update sequence number).
+fn refix(buf: &mut [u8]) -> Result<(), Error> {
+    let (usa, count) = fixup_array(buf)?;
+    let stride = buf.len() / (count - 1);
+    let usn = [buf[usa], buf[usa + 1]];
+    for i in 1..count {
+        let end = i * stride - 2;
+        let real = [buf[end], buf[end + 1]];
+        put(buf, usa + 2 * i, &real)?;
+        put(buf, end, &usn)?;
+    }
+    Ok(())
+}
+
+/// In the index entries from `first` up to `end` of `buf`: each key's (a `$FILE_NAME`)
+/// MFT-changed time set to its modification time. Returns whether anything changed.
+fn normalize_entries(buf: &mut [u8], first: usize, end: usize) -> Result<bool, Error> {
+    let mut changed = false;
+    let mut e = first;
+    for _ in 0..4096 {
+        if e + 16 > end {
+            break;
+        }
+        let len = u16_at(buf, e + 8)? as usize;
+        let key_len = u16_at(buf, e + 10)? as usize;
+        let flags = u16_at(buf, e + 12)?;
+        if key_len >= 0x42 && e + 16 + key_len <= end {
+            let modified = u64_at(buf, e + 16 + 0x10)?;
+            changed |= u64_at(buf, e + 16 + 0x18)? != modified;
+            put(buf, e + 16 + 0x18, &modified.to_le_bytes())?;
+        }
+        if flags & 2 != 0 || len < 16 {
+            break;
+        }
+        e += len;
+    }
+    Ok(changed)
 }
 
 /// One attribute header inside a record.
@@ -253,34 +312,13 @@ impl Ntfs {
         self.file
             .read_exact_at(&mut rec, self.record_offset(n)?)
             .map_err(Error::io(&self.path))?;
-        if &rec[0..4] != b"FILE" {
-            return Err(bad(format!("record {n} is not a FILE record")));
-        }
-        let (usa, count) = fixup_array(&rec)?;
-        let stride = rec.len() / (count - 1);
-        let usn = [rec[usa], rec[usa + 1]];
-        for i in 1..count {
-            let end = i * stride - 2;
-            if rec[end..end + 2] != usn {
-                return Err(bad(format!("record {n}: torn sector {i}")));
-            }
-            let fix = [rec[usa + 2 * i], rec[usa + 2 * i + 1]];
-            put(&mut rec, end, &fix)?;
-        }
+        unfix(&mut rec, b"FILE").map_err(|e| bad(format!("record {n}: {e}")))?;
         Ok(rec)
     }
 
-    /// Redoes the fixups of `rec` (a record read by [`read_record`]) and writes it back.
+    /// Redoes the fixups of `rec` (a record read by [`Self::read_record`]) and writes it back.
     fn write_record(&self, n: u64, mut rec: Vec<u8>) -> Result<(), Error> {
-        let (usa, count) = fixup_array(&rec)?;
-        let stride = rec.len() / (count - 1);
-        let usn = [rec[usa], rec[usa + 1]];
-        for i in 1..count {
-            let end = i * stride - 2;
-            let real = [rec[end], rec[end + 1]];
-            put(&mut rec, usa + 2 * i, &real)?;
-            put(&mut rec, end, &usn)?;
-        }
+        refix(&mut rec)?;
         self.file
             .write_all_at(&rec, self.record_offset(n)?)
             .map_err(Error::io(&self.path))
@@ -324,9 +362,102 @@ impl Ntfs {
         Ok(cur)
     }
 
-    /// Sets `$STANDARD_INFORMATION` created, modified and accessed (not the MFT-change
-    /// time: `SetFileTime` leaves it, so do timestomping tools) to `when`, which must be
-    /// earlier than the `$FILE_NAME` creation. Returns (`$SI` time, `$FN` creation).
+    /// Sets every MFT-changed time (in `$STANDARD_INFORMATION`, `$FILE_NAME` and the
+    /// `$FILE_NAME` copies in directory indexes) to the modification time beside it: ntfs-3g
+    /// stamps them with the wall clock while applying, the one thing that made two builds
+    /// differ. Record slack is zeroed for the same reason. Run before [`Self::timestomp`] (a stomper leaves the change time alone).
+    pub fn normalize_change_times(&self) -> Result<(), Error> {
+        for n in 0..self.records {
+            let Ok(mut rec) = self.read_record(n) else {
+                continue;
+            };
+            if u16_at(&rec, 0x16)? & 1 == 0 {
+                continue;
+            }
+            // Slack after the end marker keeps stale index entries (with their clock times)
+            // from when ntfs-3g moved a growing index out of the record: cleared.
+            let used = (u32_at(&rec, 0x18)? as usize).min(rec.len());
+            let mut changed = rec[used..].iter().any(|&b| b != 0);
+            rec[used..].fill(0);
+            let mut block_size = 4096usize;
+            for a in attrs(&rec)? {
+                match a.kind {
+                    ATTR_SI | ATTR_FILE_NAME if a.resident => {
+                        let (v, len) = a.value(&rec)?;
+                        let (m, c) = if a.kind == ATTR_SI {
+                            (8, 16)
+                        } else {
+                            (0x10, 0x18)
+                        };
+                        if len >= c + 8 {
+                            let modified = u64_at(&rec, v + m)?;
+                            changed |= u64_at(&rec, v + c)? != modified;
+                            put(&mut rec, v + c, &modified.to_le_bytes())?;
+                        }
+                    }
+                    ATTR_INDEX_ROOT if a.name == "$I30" => {
+                        let (v, len) = a.value(&rec)?;
+                        if len < 32 {
+                            continue;
+                        }
+                        block_size = u32_at(&rec, v + 8)? as usize;
+                        let header = v + 16;
+                        let first = header + u32_at(&rec, header)? as usize;
+                        let end = (header + u32_at(&rec, header + 4)? as usize).min(v + len);
+                        changed |= normalize_entries(&mut rec, first, end)?;
+                    }
+                    ATTR_INDEX_ALLOCATION if a.name == "$I30" && !a.resident => {
+                        self.normalize_index_blocks(&rec, &a, block_size)?;
+                    }
+                    _ => {}
+                }
+            }
+            if changed {
+                self.write_record(n, rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The INDX blocks of one directory's `$INDEX_ALLOCATION` (see
+    /// [`Self::normalize_change_times`]); blocks that are not valid INDX are skipped.
+    fn normalize_index_blocks(&self, rec: &[u8], a: &Attr, block: usize) -> Result<(), Error> {
+        if !(512..=65536).contains(&block) {
+            return Err(bad("index block size"));
+        }
+        let mut buf = vec![0u8; block];
+        for run in runs(rec, a)? {
+            let start = run.lcn * self.cluster;
+            let bytes = run.len * self.cluster;
+            let mut off = 0;
+            while off + block as u64 <= bytes {
+                let at = start + off;
+                off += block as u64;
+                self.file
+                    .read_exact_at(&mut buf, at)
+                    .map_err(Error::io(&self.path))?;
+                if unfix(&mut buf, b"INDX").is_err() {
+                    continue;
+                }
+                let header = 0x18;
+                let first = header + u32_at(&buf, header)? as usize;
+                let end = (header + u32_at(&buf, header + 4)? as usize).min(block);
+                if normalize_entries(&mut buf, first, end)? {
+                    refix(&mut buf)?;
+                    self.file
+                        .write_all_at(&buf, at)
+                        .map_err(Error::io(&self.path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets all four `$STANDARD_INFORMATION` times (created, modified, MFT-changed,
+    /// accessed: what Metasploit's `timestomp -z` and SetMace do through
+    /// `NtSetInformationFile`) to `when`, which must be earlier than the `$FILE_NAME`
+    /// creation; `$FILE_NAME` keeps its times, as the kernel does. Returns (`$SI` time,
+    /// `$FN` creation).
     pub fn timestomp(&self, path: &str, when: u64) -> Result<(u64, u64), Error> {
         let n = self.find(path)?;
         let mut rec = self.read_record(n)?;
@@ -349,7 +480,7 @@ impl Ntfs {
         if len < 32 {
             return Err(bad("short $STANDARD_INFORMATION"));
         }
-        for field in [0, 8, 24] {
+        for field in [0, 8, 16, 24] {
             put(&mut rec, v + field, &when.to_le_bytes())?;
         }
         self.write_record(n, rec)?;
@@ -357,8 +488,9 @@ impl Ntfs {
     }
 
     /// Deletes `path` the way Windows leaves it: the record's in-use flag cleared, its bit in
-    /// `$MFT:$BITMAP` cleared, its entries gone from the parent's resident `$I30` root. The
-    /// data clusters and the record's attributes stay (so `icat` still recovers the bytes).
+    /// `$MFT:$BITMAP` cleared, its entries gone from the parent's resident `$I30` root, its
+    /// clusters free in `$Bitmap`. The record's attributes and the data stay (so `icat` still
+    /// recovers the bytes).
     /// Returns the record number.
     pub fn delete(&self, path: &str) -> Result<u64, Error> {
         let n = self.find(path)?;
@@ -370,10 +502,48 @@ impl Ntfs {
         let parent = u64_at(&rec, fname.value(&rec)?.0)? & 0xFFFF_FFFF_FFFF;
         let flags = u16_at(&rec, 0x16)? & !1;
         put(&mut rec, 0x16, &flags.to_le_bytes())?;
+        let data_runs = match attrs(&rec)?
+            .into_iter()
+            .find(|a| a.kind == ATTR_DATA && a.name.is_empty() && !a.resident)
+        {
+            Some(a) => runs(&rec, &a)?,
+            None => Vec::new(),
+        };
         self.write_record(n, rec)?;
+        for r in data_runs {
+            self.free_clusters(r.lcn, r.len)?;
+        }
         self.clear_mft_bit(n)?;
         self.unlink(parent, n)?;
         Ok(n)
+    }
+
+    /// Clears `len` clusters from `lcn` in `$Bitmap` (record 6), as Windows does on delete.
+    fn free_clusters(&self, lcn: u64, len: u64) -> Result<(), Error> {
+        let rec6 = self.read_record(6)?;
+        let data = attrs(&rec6)?
+            .into_iter()
+            .find(|a| a.kind == ATTR_DATA && a.name.is_empty() && !a.resident)
+            .ok_or_else(|| bad("$Bitmap without non-resident $DATA"))?;
+        let bitmap = runs(&rec6, &data)?;
+        for c in lcn..lcn.checked_add(len).ok_or_else(|| bad("run overflow"))? {
+            let (byte, bit) = (c / 8, (c % 8) as u8);
+            let vcn = byte / self.cluster;
+            let run = bitmap
+                .iter()
+                .find(|r| vcn >= r.vcn && vcn < r.vcn + r.len)
+                .ok_or_else(|| bad("cluster past $Bitmap"))?;
+            let at = (run.lcn + vcn - run.vcn) * self.cluster + byte % self.cluster;
+            let mut b = [0u8];
+            self.file
+                .read_exact_at(&mut b, at)
+                .map_err(Error::io(&self.path))?;
+            b[0] &= !(1 << bit);
+            self.file
+                .write_all_at(&b, at)
+                .map_err(Error::io(&self.path))?;
+        }
+        Ok(())
     }
 
     fn clear_mft_bit(&self, n: u64) -> Result<(), Error> {

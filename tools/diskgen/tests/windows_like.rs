@@ -243,6 +243,29 @@ fn istat_shows_the_timestomp_and_only_there() {
     assert_eq!(si, "2019-12-07 09:09:21.000000000 (UTC)");
     assert!(fname > si, "$FN {fname} not after $SI {si}");
     assert!(!fname.contains(".000000000"), "$FN {fname} has sub-seconds");
+    // All four $SI times are stomped; the four $FN times are not.
+    let text = out("istat", &["-o", &sector_offset(), disk, addr]);
+    let (si_part, fn_part) = text.split_once("$FILE_NAME Attribute Values").unwrap();
+    let times = |part: &str| -> Vec<String> {
+        part.lines()
+            .filter(|l| {
+                ["Created:", "File Modified:", "MFT Modified:", "Accessed:"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .map(|l| l.split_once('\t').unwrap().1.to_string())
+            .take(4)
+            .collect()
+    };
+    assert_eq!(times(si_part), vec![si.clone(); 4]);
+    let fn_times = times(fn_part);
+    assert_eq!(fn_times.len(), 4);
+    assert!(
+        fn_times
+            .iter()
+            .all(|t| t > &si && !t.contains(".000000000")),
+        "{fn_times:?}"
+    );
     let (addr, _) = &listing["Windows/System32/smss.exe"];
     let (si, fname) = created(disk, addr);
     assert_eq!(si, fname);
@@ -297,20 +320,79 @@ fn hives_hold_the_bootexecute_persistence() {
     }
 }
 
+/// The NTFS partition of `disk` alone, exactly as long as its GPT entry.
+fn partition_image(disk: &Path, dir: &Path) -> PathBuf {
+    let text = out("mmls", &[disk.to_str().unwrap()]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Basic data partition"))
+        .unwrap();
+    let sectors: usize = line.split_whitespace().nth(4).unwrap().parse().unwrap();
+    let bytes = std::fs::read(disk).unwrap();
+    let start = PARTITION_OFFSET as usize;
+    let part = dir.join("part.img");
+    std::fs::write(&part, &bytes[start..start + sectors * 512]).unwrap();
+    part
+}
+
 #[test]
-fn deleted_file_is_gone_from_its_directory_for_ntfs3g() {
+fn deleted_file_is_gone_from_its_directory_and_its_clusters_free() {
     let Some(b) = project() else { return };
-    let Some(_) = triage_testkit::tool("ntfsls") else {
+    let (Some(_), Some(_)) = (
+        triage_testkit::tool("ntfsls"),
+        triage_testkit::tool("blkstat"),
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let disk = std::fs::read(&b.raw_disk).unwrap();
-    let part = dir.path().join("part.img");
-    std::fs::write(&part, &disk[PARTITION_OFFSET as usize..]).unwrap();
+    let part = partition_image(&b.raw_disk, dir.path());
     let bin = format!("/$Recycle.Bin/{}", triage_diskgen::RECYCLE_SID);
     let text = out("ntfsls", &["-a", "-p", &bin, part.to_str().unwrap()]);
     assert!(text.contains("$IABC123.exe"), "{text}");
     assert!(!text.contains("$RABC123.exe"), "{text}");
+    // Its data cluster is free in $Bitmap; a live file's is not.
+    let listing = fls(&b.raw_disk);
+    let cluster_state = |path: &str| {
+        let (addr, _) = &listing[path];
+        let istat = out("istat", &[part.to_str().unwrap(), addr]);
+        let cluster = istat
+            .lines()
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        out("blkstat", &[part.to_str().unwrap(), &cluster])
+    };
+    let deleted = format!("$Recycle.Bin/{}/$RABC123.exe", triage_diskgen::RECYCLE_SID);
+    assert!(cluster_state(&deleted).contains("Not Allocated"));
+    let live = cluster_state("Windows/System32/smss.exe");
+    assert!(
+        live.contains("Allocated") && !live.contains("Not Allocated"),
+        "{live}"
+    );
+}
+
+#[test]
+fn builds_are_byte_identical_and_pass_ntfsfix() {
+    if project().is_none() {
+        return;
+    }
+    let Some(_) = triage_testkit::tool("ntfsfix") else {
+        return;
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let one = build_windows_like(a.path(), &Options::project_only(&samples())).unwrap();
+    let two = build_windows_like(b.path(), &Options::project_only(&samples())).unwrap();
+    let bytes = std::fs::read(&one.raw_disk).unwrap();
+    assert!(
+        bytes == std::fs::read(&two.raw_disk).unwrap(),
+        "two builds differ"
+    );
+    let part = partition_image(&one.raw_disk, a.path());
+    let text = out("ntfsfix", &["-n", part.to_str().unwrap()]);
+    assert!(text.contains("processed successfully"), "{text}");
 }
 
 #[test]

@@ -131,3 +131,28 @@ pub fn write_corpus(dir: &Path, files: &[(String, Vec<u8>)]) {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
+
+/// CPU time this thread has run, in seconds (from schedstat), so speed measurements
+/// are fair on a shared, loaded machine. `None` where /proc does not have it.
+pub fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// Run `f` repeatedly for about a second of CPU time; returns MiB/s of `bytes_per_run`
+/// per CPU second (wall time when CPU time is unavailable).
+pub fn throughput(bytes_per_run: usize, mut f: impl FnMut()) -> f64 {
+    let wall = std::time::Instant::now();
+    let cpu0 = thread_cpu_secs();
+    let mut runs = 0usize;
+    let elapsed = || match (cpu0, thread_cpu_secs()) {
+        (Some(a), Some(b)) => b - a,
+        _ => wall.elapsed().as_secs_f64(),
+    };
+    while elapsed() < 1.0 {
+        f();
+        runs += 1;
+    }
+    (bytes_per_run * runs) as f64 / (1 << 20) as f64 / elapsed()
+}

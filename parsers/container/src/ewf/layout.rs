@@ -119,13 +119,21 @@ pub(super) fn walk(number: u32, name: String, src: Source) -> Segment {
     let mut off = FILE_HEADER_SIZE as u64;
     let ds = SECTION_DESCRIPTOR_SIZE as u64;
     for _ in 0..MAX_SECTIONS {
-        let Some(end) = off.checked_add(ds) else { break };
+        let Some(end) = off.checked_add(ds) else {
+            break;
+        };
         if end > len {
-            seg.notes.push(format!("section chain runs past the end at offset {off:#x}"));
+            seg.notes.push(format!(
+                "section chain runs past the end at offset {off:#x}"
+            ));
             break;
         }
-        let Some(raw) = read_vec(&*src, off, ds) else { break };
-        let Ok(desc) = SectionDescriptor::parse(&raw, off) else { break };
+        let Some(raw) = read_vec(&*src, off, ds) else {
+            break;
+        };
+        let Ok(desc) = SectionDescriptor::parse(&raw, off) else {
+            break;
+        };
         let data = end;
         let data_len = desc.section_size.saturating_sub(ds);
         match desc.section_type.as_str() {
@@ -138,13 +146,13 @@ pub(super) fn walk(number: u32, name: String, src: Source) -> Segment {
                 }
             }
             "sectors" => sectors_end = Some(off.saturating_add(desc.section_size)),
-            t @ ("table" | "table2") => {
-                match read_table(&*src, data, data_len, off, sectors_end) {
-                    Some(t2) if t == "table" => tables.push(t2),
-                    Some(t2) => tables2.push(t2),
-                    None => seg.notes.push(format!("{t} section at {off:#x} is cut short")),
-                }
-            }
+            t @ ("table" | "table2") => match read_table(&*src, data, data_len, off, sectors_end) {
+                Some(t2) if t == "table" => tables.push(t2),
+                Some(t2) => tables2.push(t2),
+                None => seg
+                    .notes
+                    .push(format!("{t} section at {off:#x} is cut short")),
+            },
             "hash" => {
                 if let Some(b) = read_vec(&*src, data, 16) {
                     let mut m = [0u8; 16];
@@ -176,7 +184,8 @@ pub(super) fn walk(number: u32, name: String, src: Source) -> Segment {
             _ => {}
         }
         if desc.next <= off {
-            seg.notes.push(format!("section chain loops back at offset {off:#x}"));
+            seg.notes
+                .push(format!("section chain loops back at offset {off:#x}"));
             break;
         }
         off = desc.next;

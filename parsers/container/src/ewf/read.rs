@@ -12,6 +12,8 @@ use super::layout::{bytes, Segment, Table, OFFSET_MASK};
 
 /// Decoded chunks kept for reads smaller than a chunk (NTFS records, directory blocks).
 const CACHE_BYTES: usize = 32 << 20;
+/// Chunks larger than this (EnCase writes 32 KiB; libewf allows up to 16 MiB) skip it.
+const MAX_CACHED_CHUNK: u64 = 1 << 20;
 
 /// One table's chunks placed in the image: chunk `first + i` is `entries[i]`.
 struct Run {
@@ -72,13 +74,19 @@ impl Placement {
         let mut lost = 0u64;
         let mut tail: Vec<(usize, Table)> = Vec::new();
         for (k, item) in items.into_iter().enumerate() {
-            let Item::Tables(seg, tables) = item else { continue };
+            let Item::Tables(seg, tables) = item else {
+                continue;
+            };
             let before = first_gap.is_none_or(|g| k < g);
             let after = last_gap.is_some_and(|g| k > g);
             for t in tables {
                 if before {
                     let n = t.entries.len() as u64;
-                    runs.push(Run { first: next, seg, table: t });
+                    runs.push(Run {
+                        first: next,
+                        seg,
+                        table: t,
+                    });
                     next = next.saturating_add(n);
                 } else if after {
                     tail.push((seg, t));
@@ -104,7 +112,11 @@ impl Placement {
         };
         for (seg, t) in tail {
             let n = t.entries.len() as u64;
-            runs.push(Run { first: at, seg, table: t });
+            runs.push(Run {
+                first: at,
+                seg,
+                table: t,
+            });
             at = at.saturating_add(n);
         }
         let placed: u64 = at.max(next);
@@ -191,22 +203,32 @@ impl EwfDisk {
 
     /// Decode chunk `ci` into `out` (exactly its logical length).
     fn decode_into(&self, ci: u64, out: &mut [u8]) -> Result<()> {
-        let k = self.runs.partition_point(|r| r.first + r.table.entries.len() as u64 <= ci);
+        let k = self
+            .runs
+            .partition_point(|r| r.first + r.table.entries.len() as u64 <= ci);
         let run = match self.runs.get(k) {
             Some(r) if r.first <= ci => r,
             other => {
                 // A gap: report all of it, up to the next placed chunk.
                 let next = other.map_or(self.len.div_ceil(self.chunk_size), |r| r.first);
-                let start = self.runs.get(k.wrapping_sub(1)).map_or(0, |p| {
-                    p.first + p.table.entries.len() as u64
-                });
-                return Err(self.hole(start, next.saturating_sub(start), "chunk not in any segment present (missing or truncated segment)"));
+                let start = self
+                    .runs
+                    .get(k.wrapping_sub(1))
+                    .map_or(0, |p| p.first + p.table.entries.len() as u64);
+                return Err(self.hole(
+                    start,
+                    next.saturating_sub(start),
+                    "chunk not in any segment present (missing or truncated segment)",
+                ));
             }
         };
         let i = (ci - run.first) as usize;
         let t = &run.table;
         let entry = t.entries.get(i).copied().unwrap_or(0);
-        let seg = self.segs.get(run.seg).ok_or_else(|| self.hole(ci, 1, "no segment"))?;
+        let seg = self
+            .segs
+            .get(run.seg)
+            .ok_or_else(|| self.hole(ci, 1, "no segment"))?;
         let at = t.base.saturating_add(u64::from(entry & OFFSET_MASK));
         if entry & !OFFSET_MASK != 0 {
             let end = match t.entries.get(i + 1) {
@@ -216,16 +238,30 @@ impl EwfDisk {
             // A compressed chunk is at most a little larger than the chunk itself; a
             // table claiming more is wrong, and we never read past the segment.
             let cap = self.chunk_size + self.chunk_size / 8 + 1024;
-            let size = end.saturating_sub(at).min(cap).min(seg.len().saturating_sub(at));
+            let size = end
+                .saturating_sub(at)
+                .min(cap)
+                .min(seg.len().saturating_sub(at));
             if size == 0 {
-                return Err(self.hole(ci, 1, format!("chunk table points at {at:#x}, outside {} ({} bytes)", seg.location(), seg.len())));
+                return Err(self.hole(
+                    ci,
+                    1,
+                    format!(
+                        "chunk table points at {at:#x}, outside {} ({} bytes)",
+                        seg.location(),
+                        seg.len()
+                    ),
+                ));
             }
-            let input = bytes(&**seg, at, size).ok_or_else(|| self.hole(ci, 1, "compressed chunk unreadable"))?;
+            let input = bytes(&**seg, at, size)
+                .ok_or_else(|| self.hole(ci, 1, "compressed chunk unreadable"))?;
             let full = self.chunk_size as usize;
             if out.len() == full {
                 match inflate(&input, out) {
                     Ok(n) if n == full => Ok(()),
-                    Ok(n) => Err(self.hole(ci, 1, format!("chunk inflated to {n} bytes, not {full}"))),
+                    Ok(n) => {
+                        Err(self.hole(ci, 1, format!("chunk inflated to {n} bytes, not {full}")))
+                    }
                     Err(e) => Err(self.hole(ci, 1, e)),
                 }
             } else {
@@ -235,14 +271,25 @@ impl EwfDisk {
                         out.copy_from_slice(&tmp[..out.len()]);
                         Ok(())
                     }
-                    Ok(n) => Err(self.hole(ci, 1, format!("chunk inflated to {n} bytes, not {}", out.len()))),
+                    Ok(n) => Err(self.hole(
+                        ci,
+                        1,
+                        format!("chunk inflated to {n} bytes, not {}", out.len()),
+                    )),
                     Err(e) => Err(self.hole(ci, 1, e)),
                 }
             }
         } else {
             let n = out.len() as u64;
             let raw = bytes(&**seg, at, n + 4).ok_or_else(|| {
-                self.hole(ci, 1, format!("stored chunk at {at:#x} runs past the end of {}", seg.location()))
+                self.hole(
+                    ci,
+                    1,
+                    format!(
+                        "stored chunk at {at:#x} runs past the end of {}",
+                        seg.location()
+                    ),
+                )
             })?;
             let (data, sum) = raw.split_at(out.len());
             let stored = u32::from_le_bytes([sum[0], sum[1], sum[2], sum[3]]);
@@ -255,11 +302,17 @@ impl EwfDisk {
     }
 
     fn cached(&self, ci: u64) -> Result<Arc<[u8]>> {
-        self.cache.get_or_load(ci, || {
+        let load = || {
             let mut v = vec![0u8; self.chunk_len(ci)];
             self.decode_into(ci, &mut v)?;
             Ok(Arc::from(v))
-        })
+        };
+        // The cache keeps at least one chunk per shard whatever its budget: chunks of a
+        // size the image chose (up to 64 MiB) are decoded each time instead.
+        if self.chunk_size > MAX_CACHED_CHUNK {
+            return load();
+        }
+        self.cache.get_or_load(ci, load)
     }
 }
 
@@ -290,7 +343,8 @@ impl ByteSource for EwfDisk {
             let r = if within == 0 && take == clen {
                 self.decode_into(ci, dst)
             } else {
-                self.cached(ci).map(|c| dst.copy_from_slice(&c[within..within + take]))
+                self.cached(ci)
+                    .map(|c| dst.copy_from_slice(&c[within..within + take]))
             };
             match r {
                 Ok(()) => done += take,
