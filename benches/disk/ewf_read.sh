@@ -36,6 +36,7 @@ publish = false
 triage-container = { path = "$here/parsers/container" }
 triage-source = { path = "$here/parsers/source" }
 rayon = "1"
+ewf = { version = "=0.4.10", default-features = false }
 [profile.release]
 codegen-units = 4
 [workspace]
@@ -77,6 +78,25 @@ fn main() {
         let c = cpu() - c0;
         let mib = len as f64 / 1048576.0;
         println!("ours_{threads}t {s:.3} s {:.0} MiB/s, {c:.2} CPU s = {:.0} MiB per CPU second (check {sum})", mib / s, mib / c);
+    }
+    // The `ewf` crate's own reader on the same ranges, for reference.
+    let r = ewf::EwfReader::open(&path).unwrap();
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (t, c0) = (Instant::now(), cpu());
+        let sum: u64 = pool.install(|| {
+            (0..len.div_ceil(RANGE))
+                .into_par_iter()
+                .map_init(|| vec![0u8; RANGE as usize], |buf, i| {
+                    let n = r.read_at(buf, i * RANGE).expect("read");
+                    buf[..n].iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>()
+                })
+                .sum()
+        });
+        let s = t.elapsed().as_secs_f64();
+        let c = cpu() - c0;
+        let mib = len as f64 / 1048576.0;
+        println!("crate_{threads}t {s:.3} s {:.0} MiB/s, {c:.2} CPU s = {:.0} MiB per CPU second (check {sum})", mib / s, mib / c);
     }
 }
 RS

@@ -10,6 +10,13 @@
 //! Every decoder writes at most `max_out` bytes: a stream that wants more is an error
 //! ([`DecompressError::TooLarge`]), never an allocation. Errors name the algorithm and
 //! the offset in the *compressed input* where decoding failed; no input panics.
+//!
+//! What `max_out` means differs with the format's framing: LZNT1 and plain XPRESS end
+//! with their input and may return less; XPRESS Huffman and LZX have no trustworthy end
+//! marker, so `max_out` is the exact size and they return exactly that or an error.
+//!
+//! The decoders are plain functions over slices (no shared state), so any number of
+//! threads may decode at once; [`wof::ChunkedStream`] is `Send + Sync` and only read.
 #![forbid(unsafe_code)]
 
 use triage_source::{Location, SourceError};

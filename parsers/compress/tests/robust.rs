@@ -316,3 +316,11 @@ fn chunk_tables_of_streams_over_4_gib_use_u64_entries() {
         Some((table_len + (n - 1) * 1000, 1000, 1 << 20))
     );
 }
+
+#[test]
+fn types_are_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ChunkedStream>();
+    send_sync::<DecompressError>();
+    send_sync::<Algorithm>();
+}

@@ -209,7 +209,7 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             ("examiner", m.examiner),
             ("description", m.description),
             ("notes", m.notes),
-            ("acquired", m.acquiry_date),
+            ("acquired", m.acquiry_date.map(|d| date(&d))),
             ("acquisition_software", m.acquiry_software),
             ("acquisition_os", m.os_version),
         ] {
@@ -231,6 +231,40 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
         facts,
         warnings,
     })
+}
+
+/// A header date as ISO text: EnCase's `2023 12 20 15 42 47` (the acquiring machine's
+/// local time, no zone: kept without one) or a POSIX time (UTC, marked `Z`).
+fn date(d: &str) -> String {
+    let n: Vec<u64> = d
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    match n[..] {
+        [y, mo, da, h, mi, s] if n.len() == d.split_whitespace().count() => {
+            format!("{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02}")
+        }
+        [t] if t > 0 && t < 1 << 40 => {
+            // Days to a civil date (Howard Hinnant's algorithm).
+            let (days, secs) = ((t / 86400) as i64, t % 86400);
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z - era * 146_097;
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let day = doy - (153 * mp + 2) / 5 + 1;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 };
+            let year = yoe + era * 400 + i64::from(month <= 2);
+            format!(
+                "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+        _ => d.to_string(),
+    }
 }
 
 /// Case metadata through the `ewf` crate, which reads it from the first segments; it
@@ -291,4 +325,28 @@ pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Optio
         .find(|n| n.eq_ignore_ascii_case(&guess))
         .unwrap_or(guess);
     Some(format!("segment {num} of {first}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_dates_read_as_iso() {
+        assert_eq!(date("2023 12 20 15 42 47"), "2023-12-20 15:42:47");
+        // 2009-02-13 23:31:30 UTC, as `date -u -d @1234567890` says.
+        assert_eq!(date("1234567890"), "2009-02-13 23:31:30Z");
+        assert_eq!(date("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn segment_extensions() {
+        for e in ["E01", "e02", "E99", "EAA", "EZZ", "FAA"] {
+            assert!(is_segment_ext("E01", e), "{e}");
+        }
+        // (`raw`, `vhd` fit the RAA..ZZZ range: the segment header decides those.)
+        for e in ["E1", "E0A", "vmdk", "E1A"] {
+            assert!(!is_segment_ext("E01", e), "{e}");
+        }
+    }
 }

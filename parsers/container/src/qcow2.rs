@@ -26,6 +26,8 @@ const LAYER: &str = "qcow2";
 /// The parsed header of one qcow2 file.
 struct Header {
     version: u32,
+    /// Compressed clusters are zstd frames (compression type 1), not raw deflate.
+    zstd: bool,
     cluster_bits: u32,
     size: u64,
     l1: Vec<u64>,
@@ -110,6 +112,7 @@ fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header> {
     }
     let mut warnings = Vec::new();
     let mut header_len = 72u64;
+    let mut zstd = false;
     if version == 3 {
         if got < 104 {
             return Err(corrupt(0, "v3 header too short"));
@@ -133,7 +136,7 @@ fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header> {
             let ct = if header_len > 104 { h[104] } else { 0 };
             match ct {
                 0 => {}
-                1 => return Err(crate::unsupported(file, LAYER, "zstd compression type")),
+                1 => zstd = true,
                 t => {
                     return Err(crate::unsupported(
                         file,
@@ -233,6 +236,7 @@ fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header> {
     };
     Ok(Header {
         version,
+        zstd,
         cluster_bits,
         size,
         l1,
@@ -340,6 +344,7 @@ struct Layer {
     key: u64,
     cluster_bits: u32,
     v3: bool,
+    zstd: bool,
     size: u64,
     l1: Vec<u64>,
     below: Below,
@@ -442,15 +447,18 @@ impl Layer {
                 }
                 let mut input = vec![0u8; len as usize];
                 triage_source::read_exact_at(file.as_ref(), off, &mut input)?;
-                inflate_exact(&input, cs as usize, false)
-                    .map(Arc::from)
-                    .ok_or_else(|| {
-                        self.hole(
-                            vcl_start,
-                            cs,
-                            "compressed cluster does not inflate to one cluster",
-                        )
-                    })
+                let out = if self.zstd {
+                    unzstd_exact(&input, cs as usize)
+                } else {
+                    inflate_exact(&input, cs as usize, false)
+                };
+                out.map(Arc::from).ok_or_else(|| {
+                    self.hole(
+                        vcl_start,
+                        cs,
+                        "compressed cluster does not inflate to one cluster",
+                    )
+                })
             })
             .map_err(|e| match e {
                 h @ SourceError::Hole { .. } => h,
@@ -540,6 +548,44 @@ impl ByteSource for Layer {
     }
 }
 
+/// Decode zstd frames from `input` until exactly `out_len` bytes are out, as qemu does
+/// (a cluster may hold several frames; the last must end where the cluster does).
+/// `None` when the data is bad, ends short, or would produce more.
+fn unzstd_exact(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    // ruzstd is fuzzed upstream, but a decoder panic must not take the image down.
+    std::panic::catch_unwind(|| {
+        let mut out = vec![0u8; out_len];
+        let mut rest: &[u8] = input;
+        let mut pos = 0usize;
+        // Every frame must add output, so this runs at most `out_len` times.
+        while pos < out_len {
+            let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut rest).ok()?;
+            let start = pos;
+            while pos < out_len {
+                match dec.read(&mut out[pos..]) {
+                    Ok(0) => break,
+                    Ok(n) => pos += n,
+                    Err(_) => return None,
+                }
+            }
+            if pos == start {
+                return None;
+            }
+            if pos == out_len {
+                // Full: the frame must end here.
+                let mut one = [0u8; 1];
+                if !matches!(dec.read(&mut one), Ok(0)) {
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    })
+    .ok()
+    .flatten()
+}
+
 /// Inflate `input` (zlib when `zlib`, raw deflate otherwise) to exactly `out_len` bytes:
 /// `None` when it ends short, is truncated, or would produce more.
 pub(crate) fn inflate_exact(input: &[u8], out_len: usize, zlib: bool) -> Option<Vec<u8>> {
@@ -604,6 +650,10 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     if let Some(f) = &top.backing_format {
         facts.push(("backing_format", f.clone()));
     }
+    facts.push((
+        "compression",
+        if top.zstd { "zstd" } else { "zlib" }.to_string(),
+    ));
     let variant = format!("qcow2 v{}", top.version);
 
     // Walk the backing chain iteratively: names first, layers built bottom-up.
@@ -685,6 +735,7 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             key: (depth as u64) << 58,
             cluster_bits: h.cluster_bits,
             v3: h.version >= 3,
+            zstd: h.zstd,
             size: h.size,
             l1: h.l1,
             below,

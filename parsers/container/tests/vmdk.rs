@@ -113,6 +113,23 @@ fn qemu() -> Option<PathBuf> {
     triage_testkit::tool("qemu-img")
 }
 
+/// `qemu-img info`'s cluster size (the VMDK grain / qcow2 cluster) of `p`.
+fn qemu_cluster_size(q: &Path, p: &Path) -> u64 {
+    let out = run(
+        q,
+        &["info", "--output=json", p.to_str().unwrap()],
+        Path::new("/"),
+    );
+    let at = out.find("\"cluster-size\":").expect("cluster-size");
+    out[at + 15..]
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn real_monolithic_sparse_matches_qemu_and_vmdkinfo() {
     let Some(dir) = triage_testkit::sample_dir("disk") else {
@@ -135,6 +152,10 @@ fn real_monolithic_sparse_matches_qemu_and_vmdkinfo() {
     );
     let c = open(&p).unwrap();
     assert_eq!(c.variant, "monolithicSparse");
+    assert_eq!(
+        fact(&c, "grain_size"),
+        Some(qemu_cluster_size(&q, &p).to_string().as_str())
+    );
     assert_disk_eq(c.disk.as_ref(), &std::fs::read(&raw).unwrap(), "image.vmdk");
     assert_eq!(c.disk.location(), &triage_source::Location::file(&p));
     if let Some(size) = vmdkinfo_media_size(&p) {
@@ -688,4 +709,11 @@ fn cpu_ns() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+fn fact<'a>(c: &'a Container, k: &str) -> Option<&'a str> {
+    c.facts
+        .iter()
+        .find(|(n, _)| *n == k)
+        .map(|(_, v)| v.as_str())
 }

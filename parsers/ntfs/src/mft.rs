@@ -12,8 +12,7 @@ use crate::paths::{Batch, Light, Node, PathIndex, F_DIR, F_FILE, F_NAME, F_USE};
 use crate::record::{self, u16_at, u64_at, Attr, Header, Kind};
 use crate::runs::{self, Run};
 
-/// Records read and parsed together by one task.
-const BATCH: u64 = 1024;
+use crate::paths::BATCH;
 /// Batches parsed in parallel before their entries are handed out in order: bounds the
 /// entries alive at once (about 64 Ki entries).
 const WINDOW: u64 = 64;
@@ -303,7 +302,7 @@ impl Mft {
             nd.parent = parent;
             nd.pseq = pseq;
             nd.name_off = off as u32;
-            nd.name_len = (arena.len() - off) as u32;
+            nd.name_len = (arena.len() - off).min(u16::MAX as usize) as u16;
             nd.flags |= F_NAME;
         };
         if let Some((_, v)) = best {
@@ -362,15 +361,24 @@ impl Mft {
                 let buf = self.batch_bytes(first, cnt, &mut errs);
                 let mut rec = vec![0u8; self.record_size];
                 let mut arena = String::with_capacity(cnt as usize * 16);
-                let nodes = buf
-                    .chunks_exact(self.record_size)
-                    .enumerate()
-                    .map(|(i, r)| {
-                        record::copy_used(r, &mut rec);
-                        self.light_into(first + i as u64, &mut rec, &mut arena)
-                    })
-                    .collect();
-                Batch { nodes, arena }
+                let mut present = 0;
+                let mut nodes = Vec::with_capacity(cnt as usize);
+                for (i, r) in buf.chunks_exact(self.record_size).enumerate() {
+                    match r.get(0..4) {
+                        Some(b"FILE") => {}
+                        Some([0, 0, 0, 0]) => continue,
+                        _ => {
+                            present += 1;
+                            continue;
+                        }
+                    }
+                    present += 1;
+                    record::copy_used(r, &mut rec);
+                    let mut nd = self.light_into(first + i as u64, &mut rec, &mut arena);
+                    nd.slot = i as u16;
+                    nodes.push(nd);
+                }
+                Batch { nodes, arena, present }
             })
             .collect();
         PathIndex::build(parts, self.count)
@@ -425,6 +433,11 @@ impl Mft {
         let first = b * BATCH;
         let cnt = BATCH.min(self.count - first);
         let mut s = ScanStats::default();
+        if !idx.batch_present(b) {
+            // All zeros in pass 1: nothing to parse (a huge, mostly unused $MFT).
+            s.empty = cnt;
+            return (Vec::new(), s);
+        }
         let buf = self.batch_bytes(first, cnt, &mut s.errors);
         let mut out = Vec::with_capacity(cnt as usize);
         for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {

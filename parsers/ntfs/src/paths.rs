@@ -57,32 +57,48 @@ enum St {
 pub(crate) struct Node {
     pub parent: u64,
     pub name_off: u32,
-    pub name_len: u32,
+    pub name_len: u16,
+    /// The record's position in its batch (entry = batch * BATCH + slot).
+    pub slot: u16,
     pub seq: u16,
     pub pseq: u16,
     /// F_FILE (a base FILE record), F_USE, F_DIR, F_NAME.
     pub flags: u8,
 }
 
-/// Pass 1's result for one batch of records.
+/// Pass 1's result for one batch of records: nodes for its `FILE` records only, so a
+/// huge mostly-empty `$MFT` costs nothing for its empty records.
 pub(crate) struct Batch {
     pub nodes: Vec<Node>,
     pub arena: String,
+    /// Records that are not all zeros (pass 2 skips a batch without any).
+    pub present: u32,
 }
+
+/// Records per batch (the index addresses a node by batch and slot).
+pub(crate) const BATCH: u64 = 1024;
 
 /// Every record's primary name and parent, classified.
 pub(crate) struct PathIndex {
     nodes: Vec<Node>,
+    /// `starts[b]..starts[b + 1]`: the nodes of batch `b`.
+    starts: Vec<usize>,
+    /// Batches with any non-zero record.
+    present: Vec<bool>,
     status: Vec<St>,
     arena: String,
 }
 
 impl PathIndex {
-    pub fn build(parts: Vec<Batch>, count: u64) -> PathIndex {
-        let mut nodes = Vec::with_capacity(count as usize);
+    pub fn build(parts: Vec<Batch>, _count: u64) -> PathIndex {
+        let mut nodes = Vec::with_capacity(parts.iter().map(|b| b.nodes.len()).sum());
+        let mut starts = Vec::with_capacity(parts.len() + 1);
+        let mut present = Vec::with_capacity(parts.len());
         let total: usize = parts.iter().map(|b| b.arena.len()).sum();
         let mut arena = String::with_capacity(total.min(u32::MAX as usize));
         for part in parts {
+            starts.push(nodes.len());
+            present.push(part.present > 0);
             let base = arena.len();
             let fits = base + part.arena.len() < u32::MAX as usize;
             if fits {
@@ -99,14 +115,38 @@ impl PathIndex {
                 nodes.push(nd);
             }
         }
-        let mut idx = PathIndex { status: vec![St::Unknown; nodes.len()], nodes, arena };
+        starts.push(nodes.len());
+        let mut idx = PathIndex { status: vec![St::Unknown; nodes.len()], nodes, starts, present, arena };
         idx.classify();
         idx
     }
 
-    fn valid_parent(&self, child: usize, p: u64) -> bool {
+    /// The node of entry `n`, if it is a `FILE` record.
+    fn find(&self, n: u64) -> Option<usize> {
+        let b = usize::try_from(n / BATCH).ok()?;
+        let (lo, hi) = (*self.starts.get(b)?, *self.starts.get(b + 1)?);
+        let slot = (n % BATCH) as u16;
+        if hi - lo == BATCH as usize {
+            return Some(lo + slot as usize);
+        }
+        let nodes = self.nodes.get(lo..hi)?;
+        nodes.binary_search_by_key(&slot, |nd| nd.slot).ok().map(|i| lo + i)
+    }
+
+    /// Whether batch `b` has any non-zero record.
+    pub fn batch_present(&self, b: u64) -> bool {
+        usize::try_from(b).ok().and_then(|b| self.present.get(b)).copied().unwrap_or(true)
+    }
+
+    fn valid_parent(&self, child: usize, p: u64) -> Option<usize> {
         let c = &self.nodes[child];
-        let Some(pn) = usize::try_from(p).ok().and_then(|i| self.nodes.get(i)) else { return false };
+        let pi = self.find(p)?;
+        let pn = &self.nodes[pi];
+        let ok = self.valid_parent_node(c, pn, p);
+        ok.then_some(pi)
+    }
+
+    fn valid_parent_node(&self, c: &Node, pn: &Node, p: u64) -> bool {
         if pn.flags & F_FILE == 0 || (pn.flags & F_NAME == 0 && p != ROOT) {
             return false;
         }
@@ -118,6 +158,7 @@ impl PathIndex {
 
     fn classify(&mut self) {
         let n = self.nodes.len();
+        let root = self.find(ROOT);
         let mut stack: Vec<usize> = Vec::new();
         for s in 0..n {
             if self.status[s] != St::Unknown {
@@ -138,7 +179,7 @@ impl PathIndex {
                     }
                     _ => break,
                 }
-                if cur as u64 == ROOT {
+                if Some(cur) == root {
                     self.status[cur] = St::Root;
                     break;
                 }
@@ -147,13 +188,13 @@ impl PathIndex {
                     break;
                 }
                 let p = self.nodes[cur].parent;
-                if !self.valid_parent(cur, p) {
+                let Some(pi) = self.valid_parent(cur, p) else {
                     self.status[cur] = St::Orphan;
                     break;
-                }
+                };
                 self.status[cur] = St::Visiting;
                 stack.push(cur);
-                cur = p as usize;
+                cur = pi;
             }
             for &x in &stack {
                 if self.status[x] == St::Visiting {
@@ -170,7 +211,7 @@ impl PathIndex {
 
     /// The full path of entry `n` (see the module docs for markers).
     pub fn path(&self, n: u64) -> String {
-        let Some(mut cur) = usize::try_from(n).ok().filter(|&i| i < self.nodes.len()) else {
+        let Some(mut cur) = self.find(n) else {
             return String::new();
         };
         let mut comps: Vec<&str> = Vec::with_capacity(16);
@@ -191,7 +232,10 @@ impl PathIndex {
                 }
                 _ => {
                     comps.push(self.name(cur));
-                    cur = self.nodes[cur].parent as usize;
+                    match self.find(self.nodes[cur].parent) {
+                        Some(p) => cur = p,
+                        None => break "\\$Orphan",
+                    }
                 }
             }
         };

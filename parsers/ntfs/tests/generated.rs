@@ -87,6 +87,14 @@ fn build() -> Option<Gen> {
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     std::fs::write(src.join("big.bin"), &big).unwrap();
     std::fs::hard_link(src.join("big.bin"), src.join("Windows/big-link.bin")).unwrap();
+    // 150 hard links: the names overflow the record into extension records, listed in
+    // an $ATTRIBUTE_LIST.
+    let links = src.join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    std::fs::write(links.join("target.txt"), b"many names\n").unwrap();
+    for i in 0..150 {
+        std::fs::hard_link(links.join("target.txt"), links.join(format!("link{i:03}.txt"))).unwrap();
+    }
     let cfg = src.join("Windows/System32/config");
     std::fs::create_dir_all(&cfg).unwrap();
     for n in ["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"] {
@@ -222,5 +230,16 @@ fn generated_volume_matches_sleuthkit_and_decodes_wof() {
     let e = ntfs.entry(big).unwrap();
     assert_eq!(e.hard_links, 2);
     assert!(ntfs.bytes_read() > 0);
+
+    // The many-names file: every name merged from the extension records.
+    let t = ntfs.lookup(r"\links\target.txt").unwrap().unwrap();
+    let e = ntfs.entry(t).unwrap();
+    assert_eq!(e.hard_links, 151);
+    assert_eq!(e.names.iter().filter(|n| n.namespace != 2).count(), 151, "{:?}", e.warnings);
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    let mut exts = 0;
+    ntfs.for_each_entry(|b| exts += b.iter().filter(|x| x.base_record == t).count()).unwrap();
+    assert!(exts >= 1, "extension records of the many-names file");
+    assert_eq!(ntfs.lookup(r"\links\LINK149.TXT").unwrap(), Some(t));
     let _ = Path::new("");
 }

@@ -138,7 +138,9 @@ impl Partition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionTable {
     pub scheme: Scheme,
-    /// 512 or 4096, detected (GPT header position); 512 for MBR and bare volumes.
+    /// 512 or 4096, detected: where the GPT header is; for an MBR, 4096 only when the
+    /// partitions hold file systems at 4096-byte LBAs and none at 512-byte ones; 512 for
+    /// a bare volume.
     pub sector_size: u32,
     /// GPT disk GUID.
     pub disk_guid: Option<String>,

@@ -10,7 +10,6 @@ use crate::{identify, le32, names, read_zeroed, FileSystem, Partition, Partition
 
 /// Logical partitions followed at most: the chain is a linked list the image controls.
 const MAX_LOGICAL: usize = 1024;
-const SECTOR: u64 = 512;
 
 pub(crate) fn is_extended(t: u8) -> bool {
     matches!(t, 0x05 | 0x0F | 0x85)
@@ -60,8 +59,15 @@ pub(crate) fn is_protective(s0: &[u8; 512]) -> bool {
     has_signature(s0) && entries(s0).iter().any(|e| e.typ == 0xEE)
 }
 
-fn partition(disk: &dyn ByteSource, index: u32, start: u64, e: &Entry, logical: bool) -> Partition {
-    let offset = start.saturating_mul(SECTOR);
+fn partition(
+    disk: &dyn ByteSource,
+    ss: u64,
+    index: u32,
+    start: u64,
+    e: &Entry,
+    logical: bool,
+) -> Partition {
+    let offset = start.saturating_mul(ss);
     let fs = if is_extended(e.typ) {
         FileSystem::Unknown
     } else {
@@ -70,7 +76,7 @@ fn partition(disk: &dyn ByteSource, index: u32, start: u64, e: &Entry, logical: 
     Partition {
         index,
         offset,
-        size: u64::from(e.count) * SECTOR,
+        size: u64::from(e.count) * ss,
         scheme: Scheme::Mbr,
         type_name: names::mbr_type_name(e.typ),
         mbr_type: Some(e.typ),
@@ -83,11 +89,25 @@ fn partition(disk: &dyn ByteSource, index: u32, start: u64, e: &Entry, logical: 
     }
 }
 
+/// The MBR, its LBAs counted in 512-byte sectors, or in 4096-byte ones when only that
+/// reading finds a file system where the partitions start (a 4Kn disk).
 pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTable> {
     if !looks_like_mbr(s0) {
         return None;
     }
-    let sectors = disk.len() / SECTOR;
+    let t = read_with(disk, s0, 512);
+    let known = |t: &PartitionTable| t.partitions.iter().filter(|p| p.fs.is_known()).count();
+    if known(&t) == 0 {
+        let t4 = read_with(disk, s0, 4096);
+        if known(&t4) > 0 {
+            return Some(t4);
+        }
+    }
+    Some(t)
+}
+
+fn read_with(disk: &dyn ByteSource, s0: &[u8; 512], ss: u64) -> PartitionTable {
+    let sectors = disk.len() / ss;
     let mut warnings = Vec::new();
     let mut parts = Vec::new();
     let mut next_logical = 5u32;
@@ -114,80 +134,90 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
         }
         parts.push(partition(
             disk,
+            ss,
             slot as u32 + 1,
             u64::from(e.start),
             e,
             false,
         ));
         if is_extended(e.typ) {
-            walk_ebrs(
+            let mut walk = Walk {
                 disk,
-                u64::from(e.start),
-                &mut visited,
-                &mut next_logical,
-                &mut parts,
-                &mut warnings,
-            );
+                ss,
+                visited: &mut visited,
+                next_logical: &mut next_logical,
+                parts: &mut parts,
+                warnings: &mut warnings,
+            };
+            walk.ebrs(u64::from(e.start));
         }
     }
-    Some(PartitionTable {
+    PartitionTable {
         scheme: Scheme::Mbr,
-        sector_size: 512,
+        sector_size: ss as u32,
         disk_guid: None,
         partitions: parts,
         warnings,
-    })
+    }
 }
 
-fn walk_ebrs(
-    disk: &dyn ByteSource,
-    ext_start: u64,
-    visited: &mut HashSet<u64>,
-    next_logical: &mut u32,
-    parts: &mut Vec<Partition>,
-    warnings: &mut Vec<String>,
-) {
-    let mut ebr = ext_start;
-    let mut count = 0usize;
-    loop {
-        if count >= MAX_LOGICAL {
-            warnings.push(format!(
-                "more than {MAX_LOGICAL} logical partitions: stopped"
-            ));
-            return;
-        }
-        if !visited.insert(ebr) {
-            warnings.push(format!("EBR chain loops at sector {ebr}: stopped"));
-            return;
-        }
-        let mut s = [0u8; 512];
-        if !read_zeroed(disk, ebr.saturating_mul(SECTOR), &mut s) {
-            warnings.push(format!("EBR at sector {ebr} is unreadable: chain stopped"));
-            return;
-        }
-        if !has_signature(&s) {
-            warnings.push(format!(
-                "EBR at sector {ebr} has no 0x55AA signature: chain stopped"
-            ));
-            return;
-        }
-        let es = entries(&s);
-        let (e0, e1) = (es[0], es[1]);
-        if e0.used() {
-            if is_extended(e0.typ) {
-                warnings.push(format!(
-                    "EBR at sector {ebr}: first entry is an extended partition: skipped"
+struct Walk<'a> {
+    disk: &'a dyn ByteSource,
+    ss: u64,
+    visited: &'a mut HashSet<u64>,
+    next_logical: &'a mut u32,
+    parts: &'a mut Vec<Partition>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl Walk<'_> {
+    /// Follow the EBR chain of the extended partition starting at `ext_start`.
+    fn ebrs(&mut self, ext_start: u64) {
+        let mut ebr = ext_start;
+        let mut count = 0usize;
+        loop {
+            if count >= MAX_LOGICAL {
+                self.warnings.push(format!(
+                    "more than {MAX_LOGICAL} logical partitions: stopped"
                 ));
-            } else {
-                let start = ebr.saturating_add(u64::from(e0.start));
-                parts.push(partition(disk, *next_logical, start, &e0, true));
-                *next_logical = next_logical.saturating_add(1);
-                count += 1;
+                return;
             }
+            if !self.visited.insert(ebr) {
+                self.warnings
+                    .push(format!("EBR chain loops at sector {ebr}: stopped"));
+                return;
+            }
+            let mut s = [0u8; 512];
+            if !read_zeroed(self.disk, ebr.saturating_mul(self.ss), &mut s) {
+                self.warnings
+                    .push(format!("EBR at sector {ebr} is unreadable: chain stopped"));
+                return;
+            }
+            if !has_signature(&s) {
+                self.warnings.push(format!(
+                    "EBR at sector {ebr} has no 0x55AA signature: chain stopped"
+                ));
+                return;
+            }
+            let es = entries(&s);
+            let (e0, e1) = (es[0], es[1]);
+            if e0.used() {
+                if is_extended(e0.typ) {
+                    self.warnings.push(format!(
+                        "EBR at sector {ebr}: first entry is an extended partition: skipped"
+                    ));
+                } else {
+                    let start = ebr.saturating_add(u64::from(e0.start));
+                    let p = partition(self.disk, self.ss, *self.next_logical, start, &e0, true);
+                    self.parts.push(p);
+                    *self.next_logical = self.next_logical.saturating_add(1);
+                    count += 1;
+                }
+            }
+            if !(e1.used() && is_extended(e1.typ)) {
+                return;
+            }
+            ebr = ext_start.saturating_add(u64::from(e1.start));
         }
-        if !(e1.used() && is_extended(e1.typ)) {
-            return;
-        }
-        ebr = ext_start.saturating_add(u64::from(e1.start));
     }
 }

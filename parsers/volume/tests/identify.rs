@@ -201,3 +201,50 @@ fn real_samples_are_bare_volumes() {
         read_exact_at(&*c.disk, 3, &mut b).unwrap();
     }
 }
+
+/// An MBR on a 4096-byte-sector disk: its LBAs count 4 KiB sectors. Only that reading
+/// finds the FAT volume, so the table is read that way; `mmls -b 4096` agrees.
+#[test]
+fn mbr_with_4096_byte_sectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fat) = make(dir.path(), "fat16", 32, "mkfs.vfat", &["-F", "16"]) else {
+        return;
+    };
+    let mut d = vec![0u8; 16 << 20];
+    let e = 446;
+    d[e + 4] = 0x06;
+    d[e + 8..e + 12].copy_from_slice(&256u32.to_le_bytes());
+    d[e + 12..e + 16].copy_from_slice(&2048u32.to_le_bytes());
+    d[510] = 0x55;
+    d[511] = 0xAA;
+    let head = std::fs::read(&fat).unwrap();
+    d[1 << 20..2 << 20].copy_from_slice(&head[..1 << 20]);
+    let img = dir.path().join("4kmbr.img");
+    std::fs::write(&img, &d).unwrap();
+    let t = read_table(&*src(&img)).unwrap();
+    assert_eq!((t.scheme, t.sector_size), (Scheme::Mbr, 4096));
+    assert_eq!(t.partitions.len(), 1);
+    let p = &t.partitions[0];
+    assert_eq!(
+        (p.offset, p.size, p.fs),
+        (1 << 20, 2048 * 4096, FileSystem::Fat16)
+    );
+    let Some(mmls) = triage_testkit::tool("mmls") else {
+        return;
+    };
+    let out = Command::new(mmls)
+        .args(["-b", "4096", "-a"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = text
+        .lines()
+        .find(|l| l.contains("000:000"))
+        .expect("mmls row");
+    let f: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        (f[2].parse::<u64>().unwrap(), f[4].parse::<u64>().unwrap()),
+        (256, 2048)
+    );
+}

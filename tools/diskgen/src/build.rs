@@ -173,7 +173,7 @@ impl Stager<'_> {
                 let img = self.tmp.join("memory.img");
                 triage_memgen::write_image(&sc, &isf, &img, format)
                     .map_err(|e| Error::Memgen(e.to_string()))?;
-                fs::rename(&img, dest).map_err(Error::io(dest))?;
+                move_file(&img, dest)?;
                 self.memory_truth = Some(self.tmp.join("memory.img.truth.json"));
             }
             Content::Zeros { header, len } => {
@@ -216,6 +216,70 @@ pub(crate) fn fix_times(root: &Path) -> Result<(), Error> {
             .and_then(|f| f.set_times(times))
             .map_err(Error::io(&p))?;
     }
+    Ok(())
+}
+
+/// A work directory for the stage, the WIM and the partition image: `$DISKGEN_SCRATCH`,
+/// else `/dev/shm` when it has room for `need` bytes twice over (tmpfs: building the
+/// 200,000-file volume there takes seconds instead of minutes of disk I/O), else `out_dir`.
+pub(crate) fn scratch(out_dir: &Path, need: u64) -> Result<tempfile::TempDir, Error> {
+    let shm = Path::new("/dev/shm");
+    let dir = match std::env::var_os("DISKGEN_SCRATCH") {
+        Some(d) => PathBuf::from(d),
+        None if shm.is_dir() && free_bytes(shm).is_some_and(|f| f / 2 > need) => shm.into(),
+        None => out_dir.to_path_buf(),
+    };
+    tempfile::Builder::new()
+        .prefix(".diskgen-")
+        .tempdir_in(&dir)
+        .map_err(Error::io(&dir))
+}
+
+/// Free bytes on the file system of `dir` (`df`: std has no statvfs, and this crate
+/// forbids `unsafe`).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = run(
+        "df",
+        ["-B1".as_ref(), "--output=avail".as_ref(), dir.as_os_str()],
+    )
+    .ok()?;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Moves `from` to `to`, copying when they are on different file systems.
+pub(crate) fn move_file(from: &Path, to: &Path) -> Result<(), Error> {
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to).map_err(Error::io(to))?;
+    fs::remove_file(from).map_err(Error::io(from))
+}
+
+/// Writes the GPT disk for `part` straight into `out_dir` (a sparse temp file there,
+/// renamed onto `disk` when complete, so readers never see half a disk).
+pub(crate) fn gpt_disk_into(
+    part: &Path,
+    out_dir: &Path,
+    disk: &Path,
+    size: u64,
+) -> Result<(), Error> {
+    let partial = tempfile::Builder::new()
+        .prefix(".diskgen-")
+        .suffix(".partial")
+        .tempfile_in(out_dir)
+        .map_err(Error::io(out_dir))?;
+    gpt_disk(part, partial.path(), size)?;
+    // A temp file is 0600; the disk is an ordinary output file.
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    fs::set_permissions(partial.path(), mode).map_err(Error::io(partial.path()))?;
+    partial
+        .persist(disk)
+        .map_err(|e| Error::io(disk)(e.error))?;
     Ok(())
 }
 
@@ -351,11 +415,8 @@ pub fn build_plan(out_dir: &Path, plan: &Plan, opts: &Options) -> Result<Built, 
     let manifest = out_dir.join(format!("windows-like-{key}.tsv"));
     let truth = out_dir.join(format!("windows-like-{key}.memory.truth.json"));
     if !(disk.is_file() && manifest.is_file()) {
-        let tmp = tempfile::Builder::new()
-            .prefix(".diskgen-")
-            .tempdir_in(out_dir)
-            .map_err(Error::io(out_dir))?;
-        let made = build_fresh(tmp.path(), plan, opts, &disk, &manifest, &truth);
+        let tmp = scratch(out_dir, 3 * opts.disk_size)?;
+        let made = build_fresh(tmp.path(), out_dir, plan, opts, &disk, &manifest, &truth);
         if made.is_err() && std::env::var_os("DISKGEN_KEEP").is_some() {
             // Debugging aid: the stage, the partition image and the WIM stay for a look.
             eprintln!("diskgen: keeping {}", tmp.keep().display());
@@ -400,6 +461,7 @@ pub fn build_plan(out_dir: &Path, plan: &Plan, opts: &Options) -> Result<Built, 
 
 fn build_fresh(
     tmp: &Path,
+    out_dir: &Path,
     plan: &Plan,
     opts: &Options,
     disk: &Path,
@@ -464,22 +526,21 @@ fn build_fresh(
         }
     }
     drop(ntfs);
-    let tmp_disk = tmp.join("disk.raw");
-    gpt_disk(&part, &tmp_disk, opts.disk_size)?;
+    gpt_disk_into(&part, out_dir, disk, opts.disk_size)?;
     if let Some(t) = &stager.memory_truth {
-        fs::rename(t, truth).map_err(Error::io(truth))?;
+        move_file(t, truth)?;
     }
-    let tmp_manifest = tmp.join("manifest.tsv");
-    fs::write(&tmp_manifest, lines).map_err(Error::io(&tmp_manifest))?;
     // Disk first, manifest last: a reader that sees the manifest sees a complete disk.
-    fs::rename(&tmp_disk, disk).map_err(Error::io(disk))?;
+    let tmp_manifest = out_dir.join(format!(".diskgen-{}.tsv", std::process::id()));
+    fs::write(&tmp_manifest, lines).map_err(Error::io(&tmp_manifest))?;
     fs::rename(&tmp_manifest, manifest).map_err(Error::io(manifest))?;
     Ok(())
 }
 
 /// The small committable E01 (`samples/disk/` later): the Windows-like plan with only
 /// project-built files (no Microsoft binary, no shared hive, no memory dump), written to
-/// `out` (`X.E01`). Returns the E01's path.
+/// `out` (`X.E01`). Byte-identical from build to build when `faketime` is installed (it
+/// fixes the acquisition date ewfacquire writes). Returns the E01's path.
 pub fn sample_e01(samples: &Path, out: &Path) -> Result<PathBuf, Error> {
     let dir = out
         .parent()
@@ -490,5 +551,5 @@ pub fn sample_e01(samples: &Path, out: &Path) -> Result<PathBuf, Error> {
         .tempdir_in(dir)
         .map_err(Error::io(dir))?;
     let built = build_windows_like(work.path(), &Options::project_only(samples))?;
-    crate::wrap(&built.raw_disk, crate::Format::E01, out)
+    crate::wrap::ewfacquire(&built.raw_disk, out, true)
 }

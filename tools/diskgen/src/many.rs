@@ -2,7 +2,7 @@
 //! (component store, System32, Program Files vendors, user profiles), optionally one fake
 //! `smss.exe` planted deep in it.
 
-use crate::build::{fix_times, gpt_disk, ntfs_from_dir};
+use crate::build::{fix_times, gpt_disk_into, ntfs_from_dir};
 use crate::Error;
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -104,10 +104,8 @@ pub fn build_many_files(
     if disk.is_file() {
         return Ok(disk);
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(".diskgen-many-")
-        .tempdir_in(out)
-        .map_err(Error::io(out))?;
+    // Stage, WIM and partition image: about 12 KiB a file at peak.
+    let tmp = crate::build::scratch(out, files as u64 * 12 * 1024 + (64 << 20))?;
     let stage = tmp.path().join("stage");
     let local = |p: &str| {
         p.split('\\')
@@ -133,9 +131,8 @@ pub fn build_many_files(
     let (first, last) = crate::build::layout(size)?;
     ntfs_from_dir(tmp.path(), &stage, &part, (last - first + 1) * 512)?;
     crate::mft::Ntfs::open(&part)?.normalize_change_times()?;
-    let tmp_disk = tmp.path().join("disk.raw");
-    gpt_disk(&part, &tmp_disk, size)?;
-    fs::rename(&tmp_disk, &disk).map_err(Error::io(&disk))?;
+    fs::remove_dir_all(&stage).map_err(Error::io(&stage))?; // frees scratch before the copy
+    gpt_disk_into(&part, out, &disk, size)?;
     Ok(disk)
 }
 

@@ -15,6 +15,7 @@ fn package_of(tool: &str) -> &'static str {
         "ewfacquire" | "ewfexport" => "ewf-tools",
         "qemu-img" => "qemu-utils",
         "hivexregedit" => "libwin-hivex-perl",
+        "faketime" => "faketime",
         "x86_64-w64-mingw32-gcc" | "x86_64-w64-mingw32-windres" => "gcc-mingw-w64-x86-64",
         _ => "?",
     }

@@ -482,6 +482,13 @@ fn sample_e01_is_small_and_readable() {
     let listing = fls(&raw);
     assert!(listing.contains_key("Users/Public/smss.exe"));
     assert!(listing.contains_key("ProgramData/ѕmss.exe"));
+    // With faketime the acquisition date is fixed and a rebuild gives the same bytes.
+    if triage_testkit::tool("faketime").is_some() {
+        let again = sample_e01(&samples(), &dir.path().join("again.E01")).unwrap();
+        assert!(std::fs::read(&e01).unwrap() == std::fs::read(&again).unwrap());
+        let info = out("ewfinfo", &[e01.to_str().unwrap()]);
+        assert!(info.contains("Nov 14 22:13:20 2023"), "{info}");
+    }
 }
 
 #[test]

@@ -146,7 +146,13 @@ pub(super) fn walk(number: u32, name: String, src: Source) -> Segment {
                 }
             }
             "sectors" => sectors_end = Some(off.saturating_add(desc.section_size)),
-            t @ ("table" | "table2") => match read_table(&*src, data, data_len, off, sectors_end) {
+            t @ ("table" | "table2") => match read_table(
+                &*src,
+                data,
+                data_len,
+                (off, section_end(&desc)),
+                sectors_end,
+            ) {
                 Some(t2) if t == "table" => tables.push(t2),
                 Some(t2) => tables2.push(t2),
                 None => seg
@@ -194,6 +200,15 @@ pub(super) fn walk(number: u32, name: String, src: Source) -> Segment {
     seg
 }
 
+/// Where a section ends: its size, or the next section when the size is not filled in.
+fn section_end(d: &SectionDescriptor) -> u64 {
+    if d.section_size > 0 {
+        d.offset.saturating_add(d.section_size)
+    } else {
+        d.next
+    }
+}
+
 fn geometry(v: &EwfVolume) -> Geometry {
     Geometry {
         chunk_count: v.chunk_count,
@@ -209,7 +224,7 @@ fn read_table(
     src: &dyn ByteSource,
     data: u64,
     data_len: u64,
-    desc_off: u64,
+    (desc_off, section_end): (u64, u64),
     sectors_end: Option<u64>,
 ) -> Option<Table> {
     let hdr = read_vec(src, data, 24)?;
@@ -232,9 +247,14 @@ fn read_table(
         None => true,
     };
     // The last compressed chunk of a table runs to the end of the chunk data: the end of
-    // the `sectors` section before the table, or the table itself.
-    let end = match sectors_end {
-        Some(e) if e <= desc_off => e,
+    // the `sectors` section before the table, or the table itself; in the early formats
+    // (EWF, SMART) the chunks follow the entries inside the table section, to its end.
+    let last_at = entries
+        .last()
+        .map(|e| base.saturating_add(u64::from(e & OFFSET_MASK)));
+    let end = match (last_at, sectors_end) {
+        (Some(a), _) if a >= desc_off => section_end.max(a),
+        (_, Some(e)) if e <= desc_off => e,
         _ => desc_off,
     };
     Some(Table {
@@ -258,15 +278,20 @@ fn choose_tables(tables: Vec<Table>, tables2: Vec<Table>, notes: &mut Vec<String
             if t.ok {
                 return t;
             }
+            // Early formats (EWF, SMART) have no checksum after the entries and no
+            // mirror: a mismatch there means nothing.
             match mirrors.get_mut(i).and_then(Option::take) {
                 Some(m) if m.ok => {
                     notes.push(format!("table {i} damaged: its table2 mirror used"));
                     m
                 }
-                _ => {
-                    notes.push(format!("table {i} damaged (no good mirror): used as is"));
+                Some(_) => {
+                    notes.push(format!(
+                        "table {i} and its mirror both fail their checksums: used as is"
+                    ));
                     t
                 }
+                None => t,
             }
         })
         .collect()

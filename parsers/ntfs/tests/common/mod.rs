@@ -102,6 +102,7 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
     let all = all_entries(ntfs);
     let mut r = Report { checked_paths: 0, checked_times: 0, checked_content: 0, checked_deleted: 0, mismatches: Vec::new() };
     let mut content_n = 0usize;
+    let mut content_done = std::collections::HashSet::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split('|').collect();
         if f.len() != 11 {
@@ -195,7 +196,7 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
             None if size != e.size && n != 8 => r.mismatches.push(format!("entry {n} {want}: size fls {size}, ours {}", e.size)),
             _ => {}
         }
-        if deleted || n < 16 {
+        if deleted || n < 16 || !content_done.insert((n, stream.clone())) {
             continue;
         }
         content_n += 1;
