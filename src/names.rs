@@ -38,6 +38,19 @@ const GENUINE_NEIGHBOURS: &[&str] = &[
     "lsasrv.dll",
     "csrsrv.dll",
     "sxssrv.dll",
+    // Found on every Windows 10/11 install or common server software, each within edit
+    // distance 2 of a protected name's stem (the genuine neighbours #9 and #12 list):
+    "msg.exe",       // System32 and SysWOW64: send a message to a session
+    "ssh.exe",       // System32\OpenSSH, Windows 10 1809+
+    "synchost.exe",  // Sync Host
+    "smsswd.exe",    // Configuration Manager task sequence
+    "ssms.exe",      // SQL Server Management Studio
+    "smsvchost.exe", // .NET port sharing
+    "srmhost.exe",   // File Server Resource Manager
+    "scshost.exe",
+    "scss.exe",
+    "less.exe", // Git for Windows
+    "ssp.exe",  // Sophos
 ];
 
 /// Is `name` (a file name, no directory) exactly a protected name, ignoring ASCII case?

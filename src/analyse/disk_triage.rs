@@ -22,9 +22,9 @@ use crate::time::filetime;
 /// A candidate binary is read into memory whole; larger ones are reported, not read.
 const MAX_CANDIDATE: u64 = 256 << 20;
 /// A renamed binary is looked for among files of this size: the boot-chain binaries are
-/// 20 KiB (csrss) to 2 MiB (winlogon on Windows 11); a generous window keeps the cost of
-/// reading each one bounded.
-const RENAMED_MIN: u64 = 4 << 10;
+/// 20 KiB (csrss) to 2 MiB (winlogon on Windows 11), and a stripped look-alike can be a
+/// few KiB; the window keeps the cost of reading each one bounded.
+const RENAMED_MIN: u64 = 512;
 const RENAMED_MAX: u64 = 8 << 20;
 /// Files at least this large are checked for a memory-image header.
 const MEMORY_MIN: u64 = 16 << 20;

@@ -304,8 +304,9 @@ impl ewf::SegmentBacking for Backing {
     }
 }
 
-/// A segment other than the first (its header's segment number is not 1): skip it as
-/// an input of its own, the first segment reads it.
+/// A segment other than the first (its header's segment number is not 1) with the first
+/// segment beside it: skip it as an input of its own, the first segment reads it. When the
+/// first segment is missing this is `None`, so the set is still opened (from this one).
 pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Option<String> {
     let (num, _) = segment_number(&**file)?;
     if num == 1 {
@@ -313,17 +314,20 @@ pub fn secondary_of(file: &Source, name: &str, siblings: &dyn Siblings) -> Optio
     }
     let base = base_name(name);
     let (stem, ext) = split_ext(base).unwrap_or((base, "E01"));
+    // `.FAA` follows `.EZZ`: the first segment of a late one is still `.E01`.
     let family = ext
         .chars()
         .next()
         .filter(|c| c.is_ascii_alphabetic())
         .unwrap_or('E');
-    let guess = format!("{stem}.{family}01");
-    let first = siblings
-        .names()
-        .into_iter()
-        .find(|n| n.eq_ignore_ascii_case(&guess))
-        .unwrap_or(guess);
+    let names = siblings.names();
+    let first = [family, 'E', 's', 'L'].iter().find_map(|f| {
+        let guess = format!("{stem}.{f}01");
+        names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(&guess))
+            .cloned()
+    })?;
     Some(format!("segment {num} of {first}"))
 }
 

@@ -3,7 +3,8 @@
 //! Two-level map: a virtual cluster is found through the L1 table (read whole at open,
 //! bounded by the file and by what the virtual size needs) and an L2 table (one cluster,
 //! read on demand through a [`ChunkCache`]). Clusters are standard, zero (v3 flag),
-//! compressed (raw deflate, decoded through a [`ChunkCache`]) or unallocated, which reads
+//! compressed (raw deflate, or zstd for compression type 1; decoded through a
+//! [`ChunkCache`]) or unallocated, which reads
 //! from the backing file (a chain of at most [`MAX_CHAIN`] files, opened by file name
 //! only through [`Siblings`]) or as zeros. Corrupt tables and clusters are holes at their
 //! virtual offsets; they never end the image.
@@ -14,28 +15,18 @@ use triage_source::{ByteSource, ChunkCache, Location, Result, Siblings, Source, 
 
 use crate::{Container, ContainerKind};
 
+mod decompress;
+mod header;
+
+pub(crate) use decompress::inflate_upto;
+use decompress::{inflate_exact, unzstd_exact};
+use header::{parse_header, Header};
+
 /// Backing files followed below the top image at most.
 pub const MAX_CHAIN: usize = 16;
-/// qemu's own limit on the L1 table (32 MiB).
-const MAX_L1_ENTRIES: u64 = 32 * 1024 * 1024 / 8;
-const MAX_SNAPSHOTS: u32 = 65536;
 const L1_OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
 const L2_COMPRESSED: u64 = 1 << 62;
 const LAYER: &str = "qcow2";
-
-/// The parsed header of one qcow2 file.
-struct Header {
-    version: u32,
-    /// Compressed clusters are zstd frames (compression type 1), not raw deflate.
-    zstd: bool,
-    cluster_bits: u32,
-    size: u64,
-    l1: Vec<u64>,
-    backing_name: Option<String>,
-    backing_format: Option<String>,
-    snapshots: Vec<String>,
-    warnings: Vec<String>,
-}
 
 /// Is `file` a qcow2 image (magic `QFI\xfb`)?
 pub fn is_qcow2(file: &dyn ByteSource) -> bool {
@@ -67,265 +58,6 @@ pub(crate) fn file_name_only(name: &str) -> Option<&str> {
     } else {
         Some(base)
     }
-}
-
-fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header> {
-    let loc = file.location();
-    let corrupt = |off: u64, what: &str| SourceError::corrupt(loc, "qcow2 header", off, what);
-    let mut h = [0u8; 112];
-    let got = file.read_at(0, &mut h)?;
-    if got < 72 || h[..4] != *b"QFI\xfb" {
-        return Err(corrupt(0, "no qcow2 magic / header too short"));
-    }
-    let version = be32(&h, 4);
-    match version {
-        2 | 3 => {}
-        1 => return Err(crate::unsupported(file, LAYER, "qcow version 1")),
-        v => {
-            return Err(crate::unsupported(
-                file,
-                LAYER,
-                &format!("qcow2 version {v}"),
-            ))
-        }
-    }
-    let cluster_bits = be32(&h, 20);
-    if !(9..=21).contains(&cluster_bits) {
-        return Err(corrupt(
-            20,
-            &format!("cluster_bits {cluster_bits} outside 9..=21"),
-        ));
-    }
-    let cs = 1u64 << cluster_bits;
-    let size = be64(&h, 24);
-    match be32(&h, 32) {
-        0 => {}
-        1 => return Err(crate::unsupported(file, LAYER, "encryption (AES)")),
-        2 => return Err(crate::unsupported(file, LAYER, "encryption (LUKS)")),
-        m => {
-            return Err(crate::unsupported(
-                file,
-                LAYER,
-                &format!("encryption (method {m})"),
-            ))
-        }
-    }
-    let mut warnings = Vec::new();
-    let mut header_len = 72u64;
-    let mut zstd = false;
-    if version == 3 {
-        if got < 104 {
-            return Err(corrupt(0, "v3 header too short"));
-        }
-        let incompat = be64(&h, 72);
-        header_len = u64::from(be32(&h, 100));
-        if header_len < 104 || header_len > cs {
-            return Err(corrupt(100, &format!("header_length {header_len}")));
-        }
-        if incompat & 1 != 0 {
-            warnings
-                .push("qcow2 dirty bit set (refcounts may be stale; data is read as is)".into());
-        }
-        if incompat & 2 != 0 {
-            warnings.push("qcow2 marked corrupt by its writer".into());
-        }
-        if incompat & 4 != 0 {
-            return Err(crate::unsupported(file, LAYER, "external data file"));
-        }
-        if incompat & 8 != 0 {
-            let ct = if header_len > 104 { h[104] } else { 0 };
-            match ct {
-                0 => {}
-                1 => zstd = true,
-                t => {
-                    return Err(crate::unsupported(
-                        file,
-                        LAYER,
-                        &format!("compression type {t}"),
-                    ))
-                }
-            }
-        }
-        if incompat & 16 != 0 {
-            return Err(crate::unsupported(
-                file,
-                LAYER,
-                "extended L2 entries (subclusters)",
-            ));
-        }
-        let unknown = incompat & !0x1f;
-        if unknown != 0 {
-            return Err(crate::unsupported(
-                file,
-                LAYER,
-                &format!("incompatible features {unknown:#x}"),
-            ));
-        }
-    }
-
-    // L1: bounded by what the virtual size needs, qemu's limit and the file.
-    let l2_bits = cluster_bits - 3;
-    let per_l1 = 1u128 << (cluster_bits + l2_bits);
-    let needed = (u128::from(size)).div_ceil(per_l1);
-    if needed > u128::from(MAX_L1_ENTRIES) {
-        return Err(crate::unsupported(
-            file,
-            LAYER,
-            &format!("virtual size {size} needs an L1 table over 32 MiB"),
-        ));
-    }
-    let needed = needed as u64;
-    let l1_size = u64::from(be32(&h, 36));
-    let l1_off = be64(&h, 40);
-    if l1_size < needed {
-        return Err(corrupt(
-            36,
-            &format!("l1_size {l1_size} < {needed} needed for size {size}"),
-        ));
-    }
-    if l1_size > MAX_L1_ENTRIES {
-        return Err(corrupt(
-            36,
-            &format!("l1_size {l1_size} over qemu's 32 MiB limit"),
-        ));
-    }
-    let l1_end = l1_size
-        .checked_mul(8)
-        .and_then(|n| n.checked_add(l1_off))
-        .ok_or_else(|| corrupt(40, "L1 table offset overflows"))?;
-    if l1_end > file.len() && needed > 0 {
-        return Err(corrupt(
-            40,
-            &format!("L1 table ({l1_size} entries at {l1_off:#x}) runs past the end"),
-        ));
-    }
-    if l1_off % cs != 0 && needed > 0 {
-        return Err(corrupt(40, "L1 table offset not cluster aligned"));
-    }
-    *l1_budget = l1_budget
-        .checked_sub(needed * 8)
-        .ok_or_else(|| crate::unsupported(file, LAYER, "L1 tables over 64 MiB in one chain"))?;
-    let mut raw = vec![0u8; (needed * 8) as usize];
-    triage_source::read_exact_at(file.as_ref(), l1_off, &mut raw)?;
-    let l1 = raw.chunks_exact(8).map(|c| be64(c, 0)).collect();
-
-    let (backing_format, ext_warn) = walk_extensions(file, header_len, cs)?;
-    warnings.extend(ext_warn);
-
-    let backing_name = {
-        let off = be64(&h, 8);
-        let len = be32(&h, 16);
-        if off == 0 || len == 0 {
-            None
-        } else if len > 1023 {
-            return Err(corrupt(16, &format!("backing file name of {len} bytes")));
-        } else {
-            let mut b = vec![0u8; len as usize];
-            triage_source::read_exact_at(file.as_ref(), off, &mut b)
-                .map_err(|_| corrupt(8, "backing file name runs past the end"))?;
-            Some(String::from_utf8_lossy(&b).into_owned())
-        }
-    };
-
-    let snapshots = match read_snapshots(file, be32(&h, 60), be64(&h, 64)) {
-        Ok(s) => s,
-        Err(e) => {
-            warnings.push(format!("snapshot table unreadable: {e}"));
-            Vec::new()
-        }
-    };
-    Ok(Header {
-        version,
-        zstd,
-        cluster_bits,
-        size,
-        l1,
-        backing_name,
-        backing_format,
-        snapshots,
-        warnings,
-    })
-}
-
-/// Header extensions: the backing format, and refusals for what we cannot read.
-fn walk_extensions(file: &Source, start: u64, cs: u64) -> Result<(Option<String>, Vec<String>)> {
-    let end = cs.min(file.len());
-    let mut at = start;
-    let mut fmt = None;
-    let warnings = Vec::new();
-    // Each extension is at least 8 bytes, and they stay inside the first cluster.
-    while at + 8 <= end {
-        let mut hd = [0u8; 8];
-        triage_source::read_exact_at(file.as_ref(), at, &mut hd)?;
-        let (ty, len) = (be32(&hd, 0), u64::from(be32(&hd, 4)));
-        let data = at + 8;
-        if ty == 0 {
-            break;
-        }
-        if data + len > end {
-            return Err(SourceError::corrupt(
-                file.location(),
-                "qcow2 header extension",
-                at,
-                "runs past the first cluster",
-            ));
-        }
-        match ty {
-            0xe279_2aca if len <= 64 => {
-                let mut b = vec![0u8; len as usize];
-                triage_source::read_exact_at(file.as_ref(), data, &mut b)?;
-                fmt = Some(
-                    String::from_utf8_lossy(&b)
-                        .trim_end_matches('\0')
-                        .to_string(),
-                );
-            }
-            0x0537_be77 => return Err(crate::unsupported(file, LAYER, "encryption (LUKS header)")),
-            0x4441_5441 => return Err(crate::unsupported(file, LAYER, "external data file")),
-            _ => {}
-        }
-        at = data + len.div_ceil(8) * 8;
-    }
-    Ok((fmt, warnings))
-}
-
-/// Internal snapshot names (bounded count and sizes; the table must be in the file).
-fn read_snapshots(file: &Source, count: u32, off: u64) -> Result<Vec<String>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    let loc = file.location();
-    if count > MAX_SNAPSHOTS {
-        return Err(SourceError::corrupt(
-            loc,
-            "qcow2 snapshot table",
-            off,
-            format!("{count} snapshots"),
-        ));
-    }
-    let mut names = Vec::new();
-    let mut at = off;
-    for _ in 0..count {
-        let mut h = [0u8; 40];
-        triage_source::read_exact_at(file.as_ref(), at, &mut h)?;
-        let id_len = u64::from(u16::from_be_bytes([h[12], h[13]]));
-        let name_len = u64::from(u16::from_be_bytes([h[14], h[15]]));
-        let extra = u64::from(be32(&h, 36));
-        if extra > 1 << 16 {
-            return Err(SourceError::corrupt(
-                loc,
-                "qcow2 snapshot table",
-                at,
-                "extra data too large",
-            ));
-        }
-        let name_at = at + 40 + extra + id_len;
-        let mut n = vec![0u8; name_len as usize];
-        triage_source::read_exact_at(file.as_ref(), name_at, &mut n)?;
-        names.push(String::from_utf8_lossy(&n).into_owned());
-        at = (name_at + name_len).div_ceil(8) * 8;
-    }
-    Ok(names)
 }
 
 /// What lies below a layer's unallocated clusters.
@@ -545,80 +277,6 @@ impl ByteSource for Layer {
             }
         }
         Ok(done)
-    }
-}
-
-/// Decode zstd frames from `input` until exactly `out_len` bytes are out, as qemu does
-/// (a cluster may hold several frames; the last must end where the cluster does).
-/// `None` when the data is bad, ends short, or would produce more.
-fn unzstd_exact(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    use std::io::Read;
-    // ruzstd is fuzzed upstream, but a decoder panic must not take the image down.
-    std::panic::catch_unwind(|| {
-        let mut out = vec![0u8; out_len];
-        let mut rest: &[u8] = input;
-        let mut pos = 0usize;
-        // Every frame must add output, so this runs at most `out_len` times.
-        while pos < out_len {
-            let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut rest).ok()?;
-            let start = pos;
-            while pos < out_len {
-                match dec.read(&mut out[pos..]) {
-                    Ok(0) => break,
-                    Ok(n) => pos += n,
-                    Err(_) => return None,
-                }
-            }
-            if pos == start {
-                return None;
-            }
-            if pos == out_len {
-                // Full: the frame must end here.
-                let mut one = [0u8; 1];
-                if !matches!(dec.read(&mut one), Ok(0)) {
-                    return None;
-                }
-            }
-        }
-        Some(out)
-    })
-    .ok()
-    .flatten()
-}
-
-/// Inflate `input` (zlib when `zlib`, raw deflate otherwise) to exactly `out_len` bytes:
-/// `None` when it ends short, is truncated, or would produce more.
-pub(crate) fn inflate_exact(input: &[u8], out_len: usize, zlib: bool) -> Option<Vec<u8>> {
-    let (out, ended) = inflate_upto(input, out_len, zlib)?;
-    (ended && out.len() == out_len).then_some(out)
-}
-
-/// Inflate at most `out_len` bytes; `None` when the data is bad or would produce more
-/// than `out_len`; the flag says whether the stream ended.
-pub(crate) fn inflate_upto(input: &[u8], out_len: usize, zlib: bool) -> Option<(Vec<u8>, bool)> {
-    use flate2::{Decompress, FlushDecompress, Status};
-    let mut out = vec![0u8; out_len];
-    let mut d = Decompress::new(zlib);
-    let st = d
-        .decompress(input, &mut out, FlushDecompress::Finish)
-        .ok()?;
-    let produced = d.total_out() as usize;
-    match st {
-        Status::StreamEnd => {
-            out.truncate(produced);
-            Some((out, true))
-        }
-        _ if produced == out_len => {
-            // Output full but the stream did not end: is there more?
-            let used = d.total_in() as usize;
-            let mut more = [0u8; 64];
-            let rest = input.get(used..).unwrap_or(&[]);
-            match d.decompress(rest, &mut more, FlushDecompress::Finish) {
-                Ok(Status::StreamEnd) if d.total_out() as usize == out_len => Some((out, true)),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
 

@@ -389,7 +389,19 @@ fn refused_features_are_named() {
     let Some(q) = qemu() else { return };
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let cases: [(&[&str], &str); 2] = [
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "create",
+                "-f",
+                "qcow2",
+                "-o",
+                "data_file=data.raw",
+                "z.qcow2",
+                "1M",
+            ],
+            "external data file",
+        ),
         (
             &[
                 "create",

@@ -100,13 +100,31 @@ fn assert_disk_eq(disk: &dyn ByteSource, want: &[u8], what: &str) {
     }
 }
 
-fn vmdkinfo_media_size(path: &Path) -> Option<u64> {
+/// libvmdk's view: media size and disk type (as a createType name).
+fn vmdkinfo(path: &Path) -> Option<(u64, String)> {
     let tool = triage_testkit::tool("vmdkinfo")?;
     let out = Command::new(tool).arg(path).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.contains("Media size"))?;
-    let inner = line.split('(').nth(1)?.split(' ').next()?;
-    inner.parse().ok()
+    let field = |k: &str| {
+        let l = text.lines().find(|l| l.contains(k))?;
+        Some(l.split_once(':')?.1.trim().to_string())
+    };
+    let size = field("Media size")?
+        .split('(')
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    let ty = match field("Disk type")?.as_str() {
+        "Monolithic sparse" => "monolithicSparse",
+        "Stream optimized" => "streamOptimized",
+        "2GB extent sparse" => "twoGbMaxExtentSparse",
+        "2GB extent flat" => "twoGbMaxExtentFlat",
+        "Monolithic flat" => "monolithicFlat",
+        other => panic!("vmdkinfo disk type {other}"),
+    };
+    Some((size, ty.to_string()))
 }
 
 fn qemu() -> Option<PathBuf> {
@@ -158,8 +176,9 @@ fn real_monolithic_sparse_matches_qemu_and_vmdkinfo() {
     );
     assert_disk_eq(c.disk.as_ref(), &std::fs::read(&raw).unwrap(), "image.vmdk");
     assert_eq!(c.disk.location(), &triage_source::Location::file(&p));
-    if let Some(size) = vmdkinfo_media_size(&p) {
+    if let Some((size, ty)) = vmdkinfo(&p) {
         assert_eq!(size, c.disk.len());
+        assert_eq!(ty, c.variant);
     }
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(
@@ -255,8 +274,9 @@ fn every_subformat_reads_as_the_raw_original() {
         assert_eq!(c.variant, variant);
         assert!(c.warnings.is_empty(), "{sub}: {:?}", c.warnings);
         assert_disk_eq(c.disk.as_ref(), &raw, sub);
-        if let Some(size) = vmdkinfo_media_size(&p) {
+        if let Some((size, ty)) = vmdkinfo(&p) {
             assert_eq!(size, c.disk.len(), "{sub}: vmdkinfo media size");
+            assert_eq!(ty, c.variant, "{sub}: vmdkinfo disk type");
         }
         // Extent files are inputs of the descriptor, not disks of their own.
         let sib = LocalSiblings::of(&p);

@@ -49,8 +49,14 @@ fn main() {
     // LS_QUIET=1: enumerate without printing (to time the parser alone).
     let quiet = std::env::var_os("LS_QUIET").is_some();
     let t_open = t.elapsed();
+    let mut peak_anon = 0u64;
+    let mut calls = 0u64;
     let stats = ntfs
         .for_each_entry(|batch| {
+            calls += 1;
+            if calls % 64 == 0 {
+                peak_anon = peak_anon.max(rss_anon().unwrap_or(0));
+            }
             if quiet {
                 return;
             }
@@ -81,7 +87,7 @@ fn main() {
         .expect("enumerate");
     let _ = out.flush();
     eprintln!(
-        "{} records ({} in use, {} deleted, {} empty, {} bad) in {:.3} s (open {:.3} s), {} bytes read, anonymous memory {} KiB",
+        "{} records ({} in use, {} deleted, {} empty, {} bad) in {:.3} s (open {:.3} s), {} bytes read, anonymous memory {} KiB (peak sampled {} KiB)",
         stats.records,
         stats.in_use,
         stats.deleted,
@@ -90,6 +96,7 @@ fn main() {
         t.elapsed().as_secs_f64(),
         t_open.as_secs_f64(),
         ntfs.bytes_read(),
-        rss_anon().map(|k| k.to_string()).unwrap_or_else(|| "?".into())
+        rss_anon().map(|k| k.to_string()).unwrap_or_else(|| "?".into()),
+        peak_anon
     );
 }

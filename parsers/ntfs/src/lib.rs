@@ -173,13 +173,29 @@ impl Ntfs {
         let (attrs, _) = r0.attrs();
         let (first_runs, nr0, _) = assemble(&attrs.iter().filter(|a| a.record == 0).copied().collect::<Vec<_>>(), record::AT_DATA, &[], total_clusters, cs, &mut warnings)
             .map_err(|e| SourceError::corrupt(&loc, "$MFT record 0", mft_offset, e))?;
-        // Now with the runs of record 0: extension records (a fragmented $MFT) are readable.
-        let count0 = first_runs.iter().map(|r| r.len).sum::<u64>().saturating_mul(cs) / rs;
-        let m1 = Mft { stream: mk(first_runs.into(), nr0.size, nr0.init), record_size: b.record_size as usize, count: count0.min(nr0.size / rs), vol: Some(ctx.clone()), counter: None };
-        let r0 = m1.load(0)?;
-        warnings.extend(r0.warnings.iter().cloned());
-        let (attrs, _) = r0.attrs();
-        let (runs, nr, _) = assemble(&attrs, record::AT_DATA, &[], total_clusters, cs, &mut warnings).map_err(|e| SourceError::corrupt(&loc, "$MFT record 0", mft_offset, e))?;
+        // Now with the runs of record 0: extension records (a fragmented $MFT) become
+        // readable; an extension record may itself lie in a later extent, so repeat
+        // until the runlist stops growing.
+        let mut runs = first_runs;
+        let mut nr = nr0;
+        let mut load_warnings = Vec::new();
+        for _ in 0..16 {
+            let mapped_records = runs.iter().map(|r| r.len).sum::<u64>().saturating_mul(cs) / rs;
+            let m = Mft { stream: mk(runs.clone().into(), nr0.size, nr0.init.min(nr0.size)), record_size: b.record_size as usize, count: mapped_records.min(nr0.size / rs), vol: Some(ctx.clone()), counter: None };
+            let r0 = m.load(0)?;
+            let (attrs, _) = r0.attrs();
+            let mut w = Vec::new();
+            let (more, nr_more, _) = assemble(&attrs, record::AT_DATA, &[], total_clusters, cs, &mut w).map_err(|e| SourceError::corrupt(&loc, "$MFT record 0", mft_offset, e))?;
+            load_warnings = r0.warnings.clone();
+            load_warnings.extend(w);
+            let grew = more.len() > runs.len();
+            runs = more;
+            nr = nr_more;
+            if !grew {
+                break;
+            }
+        }
+        warnings.extend(load_warnings);
         let mapped = runs.iter().filter(|r| r.lcn.is_some()).map(|r| r.len).sum::<u64>().saturating_mul(cs);
         let mut count = nr.size / rs;
         let bound = mapped.min(vol.len()) / rs;

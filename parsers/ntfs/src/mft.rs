@@ -360,9 +360,11 @@ impl Mft {
                 let mut errs = Vec::new();
                 let buf = self.batch_bytes(first, cnt, &mut errs);
                 let mut rec = vec![0u8; self.record_size];
-                let mut arena = String::with_capacity(cnt as usize * 16);
+                // Sized as they fill: a huge, mostly empty $MFT must not reserve
+                // per-batch room for records that are not there.
+                let mut arena = String::new();
                 let mut present = 0;
-                let mut nodes = Vec::with_capacity(cnt as usize);
+                let mut nodes = Vec::new();
                 for (i, r) in buf.chunks_exact(self.record_size).enumerate() {
                     match r.get(0..4) {
                         Some(b"FILE") => {}
@@ -378,6 +380,8 @@ impl Mft {
                     nd.slot = i as u16;
                     nodes.push(nd);
                 }
+                nodes.shrink_to_fit();
+                arena.shrink_to_fit();
                 Batch { nodes, arena, present }
             })
             .collect();
@@ -440,9 +444,13 @@ impl Mft {
         }
         let buf = self.batch_bytes(first, cnt, &mut s.errors);
         let mut out = Vec::with_capacity(cnt as usize);
+        let mut rec = Vec::with_capacity(self.record_size);
         for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {
             let n = first + i as u64;
-            let mut rec = Vec::with_capacity(raw.len());
+            if raw.get(0..4) == Some(&[0, 0, 0, 0]) {
+                s.empty += 1;
+                continue;
+            }
             record::copy_used(raw, &mut rec);
             let mut fw = None;
             match record::parse_header(&mut rec, &mut fw) {
@@ -452,11 +460,25 @@ impl Mft {
                     s.errors.push(format!("$MFT entry {n} at offset {:#x}: {why}", n * self.record_size as u64));
                 }
                 Kind::File(h) => {
-                    let l = self.load_parsed(n, h, rec, fw);
-                    let (attrs, w) = l.attrs();
-                    let mut warnings = l.warnings.clone();
-                    warnings.extend(w);
-                    let mut e = entry::build(n, &l.header, &attrs, warnings);
+                    // Most records stand alone: parse them in the reused buffer; only a
+                    // base record with an attribute list is loaded with its extensions.
+                    let mut attrs = Vec::with_capacity(8);
+                    let mut warnings = Vec::new();
+                    if let Some(f) = &fw {
+                        warnings.push(format!("$MFT entry {n}: {f}"));
+                    }
+                    record::attributes(&rec, &h, n, &mut attrs, &mut warnings);
+                    let listed = record::split_ref(h.base).0 == 0 && attrs.iter().any(|a| a.ty == record::AT_ATTRIBUTE_LIST);
+                    let mut e = if listed {
+                        drop(attrs);
+                        let l = self.load_parsed(n, h, rec.clone(), fw);
+                        let (attrs, w) = l.attrs();
+                        let mut warnings = l.warnings.clone();
+                        warnings.extend(w);
+                        entry::build(n, &l.header, &attrs, warnings)
+                    } else {
+                        entry::build(n, &h, &attrs, warnings)
+                    };
                     if e.base_record != 0 {
                         s.extension += 1;
                         e.path = idx.path(e.base_record);

@@ -206,7 +206,7 @@ impl PathIndex {
 
     fn name(&self, i: usize) -> &str {
         let nd = &self.nodes[i];
-        self.arena.get(nd.name_off as usize..(nd.name_off + nd.name_len) as usize).unwrap_or("")
+        self.arena.get(nd.name_off as usize..nd.name_off as usize + nd.name_len as usize).unwrap_or("")
     }
 
     /// The full path of entry `n` (see the module docs for markers).

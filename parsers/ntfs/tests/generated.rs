@@ -157,12 +157,12 @@ fn generated_volume_matches_sleuthkit_and_decodes_wof() {
     assert_eq!(info.record_size, 1024);
 
     // Everything fls sees, with content for every file (icat).
-    let r = compare_with_fls(&g.img, 0, &ntfs, 1).unwrap();
+    let r = compare_with_fls(&g.img, 0, &ntfs, 3).unwrap();
     eprintln!("generated: {} paths, {} time sets, {} contents", r.checked_paths, r.checked_times, r.checked_content);
     // The WOF placeholders differ on purpose (icat reads the zeros): checked below.
     let real: Vec<&String> = r.mismatches.iter().filter(|m| !m.contains("\\wof_")).collect();
     assert!(real.is_empty(), "mismatches with sleuthkit:\n{}", real.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
-    assert!(r.checked_content > 400, "{}", r.checked_content);
+    assert!(r.checked_content > 130, "{}", r.checked_content);
 
     // Index lookups agree with fls for every allocated path (and case-insensitively).
     let fls = triage_testkit::tool("fls").unwrap();

@@ -169,3 +169,63 @@ fn dissect_ntfs_cloud_matches_fls() {
     ntfs.for_each_entry(|b| tags += b.iter().filter(|e| e.reparse_tag.is_some()).count()).unwrap();
     assert!(tags > 0, "cloud reparse points");
 }
+
+/// dissect's fragmented-`$MFT` sample: a 256 GiB volume given as its few non-zero
+/// chunks (offset,hex lines), rebuilt as a sparse file. The `$MFT` has three extents in
+/// three records (one inside its own second extent), found through a non-resident-size
+/// `$ATTRIBUTE_LIST`. Oracle: libfsntfs (`fsntfsinfo -E 0`); sleuthkit cannot open it.
+#[test]
+fn dissect_fragmented_mft_extents_match_fsntfsinfo() {
+    use std::io::{BufRead, Seek, SeekFrom, Write};
+    let Some(dir) = triage_testkit::sample_dir("ntfs") else { return };
+    let Some(fsntfsinfo) = triage_testkit::tool("fsntfsinfo") else { return };
+    let t = tmp();
+    let img = t.path().join("frag.img");
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(dir.join("fox-it__dissect.ntfs__ntfs_fragmented_mft.csv.gz")).unwrap());
+    let mut f = std::fs::File::create(&img).unwrap();
+    let mut size = 0u64;
+    for line in std::io::BufReader::new(gz).lines() {
+        let line = line.unwrap();
+        let Some((off, hex)) = line.trim().split_once(',') else { continue };
+        let off: u64 = off.parse().unwrap();
+        let bytes: Vec<u8> = (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        if off == 0 {
+            let sectors = u64::from_le_bytes(bytes[0x28..0x30].try_into().unwrap());
+            size = (sectors + 1) * 512;
+        }
+        f.seek(SeekFrom::Start(off)).unwrap();
+        f.write_all(&bytes).unwrap();
+    }
+    f.set_len(size).unwrap();
+    drop(f);
+    let o = std::process::Command::new(fsntfsinfo).args(["-E", "0"]).arg(&img).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    // The $DATA extents: "Data VCN range : a - b" after "$DATA (0x00000080)" attribute lines.
+    let mut last_vcn = 0u64;
+    let mut data_size = 0u64;
+    let mut in_data = false;
+    for l in text.lines() {
+        let l = l.trim();
+        if l.starts_with("Type") {
+            in_data = l.contains("$DATA (0x00000080)");
+        }
+        if in_data {
+            if let Some(r) = l.strip_prefix("Data VCN range") {
+                let end: u64 = r.trim_start_matches([' ', '\t', ':']).split(" - ").nth(1).unwrap().trim().parse().unwrap();
+                last_vcn = last_vcn.max(end);
+            }
+            if let Some(r) = l.strip_prefix("Data size") {
+                data_size = r.trim_start_matches([' ', '\t', ':']).split(' ').next().unwrap().parse().unwrap();
+            }
+        }
+    }
+    assert!(data_size > 0 && last_vcn > 0, "fsntfsinfo output:\n{text}");
+    let ntfs = open(&img, 0);
+    let info = ntfs.info();
+    assert_eq!(info.mft_bytes, data_size);
+    assert_eq!((last_vcn + 1) * info.cluster_size as u64, data_size, "fsntfsinfo's extents cover the $MFT");
+    assert_eq!(info.record_count, data_size / info.record_size as u64, "every extent found: {:?}", info.warnings);
+    let e = ntfs.entry(0).unwrap();
+    assert_eq!(e.path, "\\$MFT");
+    assert_eq!(e.size, data_size);
+}

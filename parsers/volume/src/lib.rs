@@ -194,6 +194,11 @@ pub fn read_table(disk: &dyn ByteSource) -> Result<PartitionTable> {
         }
     }
     if let Some(mut t) = mbr::read(disk, &s0) {
+        if t.partitions.is_empty() {
+            // e.g. an isohybrid MBR, whose one entry starts at sector 0: the disk is
+            // read as one volume.
+            return Ok(whole_disk(disk, t.warnings));
+        }
         if gpt::has_header(disk) {
             t.warnings.push(
                 "a GPT header is present but the MBR has no protective entry: MBR used".into(),
