@@ -33,7 +33,8 @@ pub struct Evidence {
 impl Evidence {
     /// A loose file on the examiner's disk.
     pub fn open(path: &Path) -> Result<Evidence> {
-        let src = FileSource::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let src =
+            FileSource::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -392,7 +392,9 @@ pub fn is_genuine_location(protected: &str, dir: &str, rooted: bool) -> bool {
     let d = normalise_dir(dir);
     let d = d.strip_prefix("c:").unwrap_or(&d).to_string();
     if rooted {
-        return GENUINE_ROOTS.iter().any(|root| matches_root(&d, root, protected));
+        return GENUINE_ROOTS
+            .iter()
+            .any(|root| matches_root(&d, root, protected));
     }
     // Unknown root: the tail must be a system directory, and nothing before it a place
     // users write to.
@@ -400,7 +402,14 @@ pub fn is_genuine_location(protected: &str, dir: &str, rooted: bool) -> bool {
     let user_place = comps.iter().any(|c| {
         matches!(
             *c,
-            "users" | "programdata" | "temp" | "tmp" | "appdata" | "$recycle.bin" | "perflogs" | "public"
+            "users"
+                | "programdata"
+                | "temp"
+                | "tmp"
+                | "appdata"
+                | "$recycle.bin"
+                | "perflogs"
+                | "public"
         )
     });
     if user_place && !d.contains("/programdata/docker/windowsfilter/") {
@@ -440,7 +449,10 @@ const GENUINE_ROOTS: &[(&str, Option<&str>)] = &[
     ("/windows/$ntservicepackuninstall$", None),
     ("/windows/servicepackfiles/**", None),
     // Container base layers: Windows Sandbox and Docker keep a whole System32.
-    ("/programdata/docker/windowsfilter/*/files/windows/system32", None),
+    (
+        "/programdata/docker/windowsfilter/*/files/windows/system32",
+        None,
+    ),
     ("/programdata/microsoft/windows/containers/**", None),
     // Drivers' own copies (rare, but genuine).
     ("/windows/system32/driverstore/filerepository/*", None),

@@ -17,6 +17,9 @@ mod tests {
     fn zero_is_empty_and_epoch_is_exact() {
         assert_eq!(super::filetime(0), "");
         // 1970-01-01T00:00:00Z is 116444736000000000 ticks.
-        assert_eq!(super::filetime(116_444_736_000_000_000), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            super::filetime(116_444_736_000_000_000),
+            "1970-01-01T00:00:00.0000000Z"
+        );
     }
 }

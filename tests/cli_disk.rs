@@ -69,7 +69,8 @@ fn real_volumes(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
         .arg("-d")
         .arg(&d));
     if let Some(img) = find_file(&d, |p| {
-        p.extension().is_some_and(|e| e == "dd" || e == "img" || e == "raw")
+        p.extension()
+            .is_some_and(|e| e == "dd" || e == "img" || e == "raw")
     }) {
         out.push(("7-undel-ntfs".to_string(), img));
     }
@@ -93,8 +94,8 @@ fn find_file(dir: &Path, pred: impl Fn(&Path) -> bool + Copy) -> Option<PathBuf>
 /// `fls -r -p` of a volume: allocated entries as (inode, path with `\`), streams and
 /// sleuthkit's virtual entries left out.
 fn fls_allocated(image: &Path) -> BTreeSet<(u64, String)> {
-    let text = String::from_utf8(sh(Command::new("fls").args(["-r", "-p", "-u"]).arg(image)))
-        .unwrap();
+    let text =
+        String::from_utf8(sh(Command::new("fls").args(["-r", "-p", "-u"]).arg(image))).unwrap();
     let mut set = BTreeSet::new();
     for line in text.lines() {
         let Some((meta, name)) = line.split_once(":\t") else {
@@ -133,7 +134,10 @@ fn disk_ls_agrees_with_fls_on_real_volumes() {
         let theirs = fls_allocated(&img);
         assert!(theirs.len() > 10, "{name}: fls listed {}", theirs.len());
         let missing: Vec<_> = theirs.difference(&ours).take(10).collect();
-        assert!(missing.is_empty(), "{name}: fls lists, we do not: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "{name}: fls lists, we do not: {missing:?}"
+        );
         // We list every in-use record; fls lists what its directories name. Anything we
         // list beyond fls must be a system file fls leaves out of the walk.
         let extra: Vec<_> = ours
@@ -192,7 +196,11 @@ fn both_time_sets_agree_with_istat() {
     for (name, img) in vols {
         let rows = run_csv(&["disk", "ls", img.to_str().unwrap()]);
         let mut checked = 0;
-        for r in rows.iter().filter(|r| r["deleted"] == "false" && !r["fn_created"].is_empty()).take(40) {
+        for r in rows
+            .iter()
+            .filter(|r| r["deleted"] == "false" && !r["fn_created"].is_empty())
+            .take(40)
+        {
             let inode: u64 = r["mft_entry"].parse().unwrap();
             // istat prints times in the TZ of the environment: ask for UTC.
             let (si, fname) = {
@@ -204,8 +212,16 @@ fn both_time_sets_agree_with_istat() {
             };
             let si = si.split(" (").next().unwrap().to_string();
             let fname = fname.split(" (").next().unwrap().to_string();
-            assert_eq!(si, as_istat(&r["si_created"]), "{name} entry {inode} $SI created");
-            assert_eq!(fname, as_istat(&r["fn_created"]), "{name} entry {inode} $FN created");
+            assert_eq!(
+                si,
+                as_istat(&r["si_created"]),
+                "{name} entry {inode} $SI created"
+            );
+            assert_eq!(
+                fname,
+                as_istat(&r["fn_created"]),
+                "{name} entry {inode} $FN created"
+            );
             checked += 1;
         }
         assert!(checked >= 5, "{name}: only {checked} entries compared");
@@ -236,7 +252,12 @@ fn disk_cat_agrees_with_icat() {
                 .args(["disk", "cat", img.to_str().unwrap(), &r["path"]])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{name} {}: {}", r["path"], String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{name} {}: {}",
+                r["path"],
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(
                 Sha256::digest(&out.stdout),
                 theirs,
@@ -266,10 +287,17 @@ fn every_container_gives_the_same_entries() {
         run_csv(&["disk", "ls", p.to_str().unwrap()])
             .into_iter()
             .map(|r| {
-                ["path", "mft_entry", "si_created", "fn_modified", "size", "streams"]
-                    .iter()
-                    .map(|k| r[*k].clone())
-                    .collect()
+                [
+                    "path",
+                    "mft_entry",
+                    "si_created",
+                    "fn_modified",
+                    "size",
+                    "streams",
+                ]
+                .iter()
+                .map(|k| r[*k].clone())
+                .collect()
             })
             .collect()
     };
@@ -297,7 +325,12 @@ fn every_container_gives_the_same_entries() {
         .arg(&raw));
     images.push(tmp.path().join("img.E01"));
     for img in images {
-        assert_eq!(listing(&img), want, "{} lists differently from the raw volume", img.display());
+        assert_eq!(
+            listing(&img),
+            want,
+            "{} lists differently from the raw volume",
+            img.display()
+        );
     }
 }
 
@@ -313,7 +346,12 @@ fn disk_info_partitions_agree_with_mmls() {
     let ours: BTreeMap<u64, u64> = run_csv(&["disk", "info", img.to_str().unwrap()])
         .into_iter()
         .filter(|r| !r["partition_type"].starts_with("Extended"))
-        .map(|r| (r["offset"].parse::<u64>().unwrap() / 512, r["size"].parse::<u64>().unwrap() / 512))
+        .map(|r| {
+            (
+                r["offset"].parse::<u64>().unwrap() / 512,
+                r["size"].parse::<u64>().unwrap() / 512,
+            )
+        })
         .collect();
     let text = String::from_utf8(sh(Command::new("mmls").arg(&img))).unwrap();
     let mut theirs = BTreeMap::new();
@@ -350,7 +388,13 @@ fn real_windows_volumes_stay_quiet() {
             .arg(&img)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}: {}", img.display(), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            img.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let rows = common::parse_csv(&String::from_utf8_lossy(&out.stdout)).1;
         let loud: Vec<_> = rows
             .iter()
@@ -366,13 +410,21 @@ fn shadow_copies_are_listed_on_the_volume() {
     let Some(disk) = triage_testkit::sample_dir("disk") else {
         return;
     };
-    let rows = run_csv(&["scan", "--records", "volumes", disk.join("vsstest.qcow2").to_str().unwrap()]);
+    let rows = run_csv(&[
+        "scan",
+        "--records",
+        "volumes",
+        disk.join("vsstest.qcow2").to_str().unwrap(),
+    ]);
     assert_eq!(rows.len(), 1);
     // vshadowinfo lists two stores on this volume.
     if tool("vshadowinfo").is_some() {
         let tmp = tempfile::tempdir().unwrap();
         let raw = tmp.path().join("v.raw");
-        sh(Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(disk.join("vsstest.qcow2")).arg(&raw));
+        sh(Command::new("qemu-img")
+            .args(["convert", "-O", "raw"])
+            .arg(disk.join("vsstest.qcow2"))
+            .arg(&raw));
         let text = String::from_utf8_lossy(&sh(Command::new("vshadowinfo").arg(&raw))).to_string();
         let stores = text.matches("Store: ").count();
         assert_eq!(rows[0]["snapshots"], stores.to_string(), "{text}");
@@ -411,7 +463,10 @@ fn split_segments_and_parts_are_not_inputs_of_their_own() {
     assert!(analysed.iter().any(|p| p.ends_with("seg.E01")));
     assert!(analysed.iter().any(|p| p.ends_with("split.001")));
     let skipped = rows.iter().filter(|r| r["status"] == "skipped").count();
-    assert!(skipped >= 2, "later segments and parts are skipped as parts: {rows:?}");
+    assert!(
+        skipped >= 2,
+        "later segments and parts are skipped as parts: {rows:?}"
+    );
     // Both read the same volume.
     let a = run_csv(&["disk", "ls", dir.join("seg.E01").to_str().unwrap()]).len();
     let b = run_csv(&["disk", "ls", dir.join("split.001").to_str().unwrap()]).len();

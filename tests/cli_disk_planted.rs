@@ -35,8 +35,11 @@ fn built() -> Option<&'static Built> {
         let shared = triage_testkit::shared_dir()?;
         let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diskgen-cli");
         Some(
-            build_windows_like(&cache, &Options::with_shared(&triage_testkit::samples_dir(), &shared))
-                .expect("build the Windows-like disk"),
+            build_windows_like(
+                &cache,
+                &Options::with_shared(&triage_testkit::samples_dir(), &shared),
+            )
+            .expect("build the Windows-like disk"),
         )
     })
     .as_ref()
@@ -61,11 +64,7 @@ fn findings(image: &Path) -> Vec<std::collections::HashMap<String, String>> {
 
 /// The path a finding is about, inside the volume (`\Users\Public\smss.exe`).
 fn volume_path(f: &std::collections::HashMap<String, String>) -> String {
-    f["location"]
-        .rsplit(" › ")
-        .next()
-        .unwrap_or("")
-        .to_string()
+    f["location"].rsplit(" › ").next().unwrap_or("").to_string()
 }
 
 #[test]
@@ -75,12 +74,16 @@ fn planted_items_raise_their_rules_and_genuine_ones_stay_quiet() {
     // File findings judge the planted files; the processes of the memory dump on the
     // volume are checked below.
     let loud = |r: &&std::collections::HashMap<String, String>| {
-        r["subject_kind"] == "file" && matches!(r["severity"].as_str(), "medium" | "high" | "critical")
+        r["subject_kind"] == "file"
+            && matches!(r["severity"].as_str(), "medium" | "high" | "critical")
     };
     for p in &b.planted {
         let on_it: BTreeSet<&str> = rows
             .iter()
-            .filter(|r| volume_path(r).eq_ignore_ascii_case(&p.path) || r["subject"].eq_ignore_ascii_case(&p.path))
+            .filter(|r| {
+                volume_path(r).eq_ignore_ascii_case(&p.path)
+                    || r["subject"].eq_ignore_ascii_case(&p.path)
+            })
             .filter(loud)
             .map(|r| r["rule"].as_str())
             .collect();
@@ -93,12 +96,20 @@ fn planted_items_raise_their_rules_and_genuine_ones_stay_quiet() {
                 );
             }
             Some(rule) => {
-                assert!(on_it.contains(rule), "{}: expected {rule}, got {on_it:?}", p.path);
+                assert!(
+                    on_it.contains(rule),
+                    "{}: expected {rule}, got {on_it:?}",
+                    p.path
+                );
                 let unexpected: Vec<_> = on_it
                     .iter()
                     .filter(|r| **r != rule && !p.also.contains(r))
                     .collect();
-                assert!(unexpected.is_empty(), "{}: unexpected {unexpected:?}", p.path);
+                assert!(
+                    unexpected.is_empty(),
+                    "{}: unexpected {unexpected:?}",
+                    p.path
+                );
             }
             None => assert!(on_it.is_empty(), "genuine {} raised {on_it:?}", p.path),
         }
@@ -114,7 +125,8 @@ fn planted_items_raise_their_rules_and_genuine_ones_stay_quiet() {
     }
     // The memory dump on the volume is analysed from the image: its masquerades show.
     assert!(
-        rows.iter().any(|r| r["rule"] == "SMSS-PATH" && r["location"].contains("MEMORY.DMP")),
+        rows.iter()
+            .any(|r| r["rule"] == "SMSS-PATH" && r["location"].contains("MEMORY.DMP")),
         "the memory image on the volume was not analysed: {rows:?}"
     );
 }
@@ -136,6 +148,11 @@ fn every_container_gives_the_same_findings() {
     let tmp = tempfile::tempdir().unwrap();
     for f in Format::ALL {
         let out = wrap(&b.raw_disk, f, &tmp.path().join(format!("disk-{f:?}"))).unwrap();
-        assert_eq!(key(findings(&out)), want, "{f:?} ({}) differs from the raw disk", out.display());
+        assert_eq!(
+            key(findings(&out)),
+            want,
+            "{f:?} ({}) differs from the raw disk",
+            out.display()
+        );
     }
 }

@@ -49,23 +49,28 @@ LS="$CARGO_TARGET_DIR/release/examples/ls"
 # Warm the page cache once so both read from memory.
 cat "$IMG" >/dev/null
 
-best() { # best of 3 wall-clock seconds of "$@"
-    local b=999
+# best of 3: "wall user+sys" seconds of "$@" (stdout discarded)
+best() {
+    local bw=999 bc=999
     for _ in 1 2 3; do
-        local s e
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        b=$(echo "$s $e $b" | awk '{t=$2-$1; print (t<$3)?t:$3}')
+        local out tf
+        tf=$(mktemp)
+        /usr/bin/time -o "$tf" -f "%e %U %S" "$@" >/dev/null 2>/dev/null
+        out=$(tail -1 "$tf")
+        rm -f "$tf"
+        bw=$(echo "$out $bw" | awk '{print ($1<$4)?$1:$4}')
+        bc=$(echo "$out $bc" | awk '{c=$2+$3; print (c<$4)?c:$4}')
     done
-    echo "$b"
+    echo "$bw $bc"
 }
 
-T_FLS=$(best fls -r -p "$IMG")
-T_OURS=$(best "$LS" "$IMG")
+read -r W_FLS C_FLS < <(best fls -r -p "$IMG")
+read -r W_OURS C_OURS < <(best "$LS" "$IMG")
 N_FLS=$(fls -r -p "$IMG" | wc -l)
 N_OURS=$("$LS" "$IMG" 2>/dev/null | wc -l)
-MAXRSS=$( { /usr/bin/time -f "%M" "$LS" "$IMG" >/dev/null 2>/dev/null; } 2>&1 | tail -1 || echo "?")
-echo "fls -r -p:        ${T_FLS} s  (${N_FLS} lines)"
-echo "triage-ntfs ls:   ${T_OURS} s  (${N_OURS} entries, paths + both time sets; max RSS ${MAXRSS} KiB incl. the mapped image)"
-echo "speed-up:         $(echo "$T_FLS $T_OURS" | awk '{printf "%.1fx", $1/$2}')"
+SUMMARY=$("$LS" "$IMG" 2>&1 >/dev/null | tail -1)
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "fls -r -p:        wall ${W_FLS} s, cpu ${C_FLS} s  (${N_FLS} lines)"
+echo "triage-ntfs ls:   wall ${W_OURS} s, cpu ${C_OURS} s  (${N_OURS} entries: path + both time sets)"
+echo "                  ${SUMMARY}"
+echo "speed-up:         wall $(echo "$W_FLS $W_OURS" | awk '{printf "%.1fx", $1/$2}'), cpu $(echo "$C_FLS $C_OURS" | awk '{printf "%.1fx", $1/$2}')"

@@ -59,9 +59,12 @@ pub fn secondary_reason(ev: &Evidence) -> Option<String> {
     // A later part of a split raw image can start (or end) with anything, even bytes
     // that look like another format: ask the raw reader first.
     if looks_like_split_part(&ev.name) {
-        if let Some(why) =
-            triage_container::secondary_of(ContainerKind::Raw, &ev.source, &ev.name, ev.siblings.as_ref())
-        {
+        if let Some(why) = triage_container::secondary_of(
+            ContainerKind::Raw,
+            &ev.source,
+            &ev.name,
+            ev.siblings.as_ref(),
+        ) {
             return Some(why);
         }
     }
@@ -85,9 +88,11 @@ pub fn open_image(ev: &Evidence) -> Result<OpenedImage> {
         .with_context(|| format!("{} container", kind.name()))?;
     let disk = container.disk.clone();
     let table = triage_volume::read_table(disk.as_ref()).context("partition table")?;
+    // An extended partition is a container of logical partitions, listed themselves.
     let volumes = table
         .partitions
         .iter()
+        .filter(|p| !p.is_extended())
         .map(|p| open_volume(&disk, p))
         .collect();
     Ok(OpenedImage {
@@ -221,10 +226,18 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
             warnings.push(format!("{}: {}", r.location, r.detail));
         }
         if let Some((_, t)) = triaged.iter().find(|(l, _)| *l == r.location) {
-            r.snapshots = t.notes.iter().filter(|n| n.starts_with("shadow copy")).count() as u64;
+            r.snapshots = t
+                .notes
+                .iter()
+                .filter(|n| n.starts_with("shadow copy"))
+                .count() as u64;
             if !t.notes.is_empty() {
                 let extra = t.notes.join("; ");
-                r.detail = if r.detail.is_empty() { extra } else { format!("{}; {extra}", r.detail) };
+                r.detail = if r.detail.is_empty() {
+                    extra
+                } else {
+                    format!("{}; {extra}", r.detail)
+                };
             }
         }
     }

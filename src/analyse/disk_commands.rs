@@ -156,8 +156,16 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
-            let f = if format == OutputFormat::Jsonl { OutputFormat::Jsonl } else { OutputFormat::Csv };
-            let ext = if f == OutputFormat::Jsonl { "jsonl" } else { "csv" };
+            let f = if format == OutputFormat::Jsonl {
+                OutputFormat::Jsonl
+            } else {
+                OutputFormat::Csv
+            };
+            let ext = if f == OutputFormat::Jsonl {
+                "jsonl"
+            } else {
+                "csv"
+            };
             let path = dir.join(format!("entries.{ext}"));
             let file = std::fs::File::create(&path)
                 .with_context(|| format!("{}: cannot create", path.display()))?;
@@ -303,20 +311,34 @@ pub fn cat_command(
 ) -> Result<u8> {
     let ev = Evidence::open(image)?;
     if !ev.format.is_disk() {
-        bail!("{}: {} is not a disk image or volume", image.display(), ev.format);
+        bail!(
+            "{}: {} is not a disk image or volume",
+            image.display(),
+            ev.format
+        );
     }
     let img = disk::open_image(&ev)?;
     let candidates: Vec<&Volume> = volumes_to_list(&img, partition)
         .filter(|v| matches!(v.ntfs, Some(Ok(_))))
         .collect();
     if candidates.is_empty() {
-        bail!("{}: no readable NTFS volume{}", image.display(), partition.map(|p| format!(" as partition {p}")).unwrap_or_default());
+        bail!(
+            "{}: no readable NTFS volume{}",
+            image.display(),
+            partition
+                .map(|p| format!(" as partition {p}"))
+                .unwrap_or_default()
+        );
     }
     // `PATH:STREAM`, with `/` accepted for `\`. A drive-letter colon is not a stream.
     let (file_path, stream_name) = match path {
         Some(p) => {
             let p = p.replace('/', "\\");
-            let p = p.strip_prefix("C:").or(p.strip_prefix("c:")).map(String::from).unwrap_or(p);
+            let p = p
+                .strip_prefix("C:")
+                .or(p.strip_prefix("c:"))
+                .map(String::from)
+                .unwrap_or(p);
             match p.rsplit_once(':') {
                 Some((f, s)) if !s.contains('\\') => (Some(f.to_string()), s.to_string()),
                 _ => (Some(p), String::new()),
@@ -351,6 +373,10 @@ pub fn cat_command(
         "{}: {} not found on {}",
         image.display(),
         file_path.unwrap_or_else(|| format!("entry {}", entry.unwrap_or(0))),
-        candidates.iter().map(|v| v.location()).collect::<Vec<_>>().join(", ")
+        candidates
+            .iter()
+            .map(|v| v.location())
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }

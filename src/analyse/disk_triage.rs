@@ -221,7 +221,11 @@ fn pick(e: &Entry, out: &mut Vec<Candidate>) {
         let outside_windows = !path.starts_with("/windows/") && !path.starts_with("/windows.old/");
         let exe_like = [".exe", ".com", ".scr"].iter().any(|x| name.ends_with(x));
         if writable || (outside_windows && exe_like) {
-            let primary = e.names.iter().find(|n| n.namespace != 2).unwrap_or(&e.names[0]);
+            let primary = e
+                .names
+                .iter()
+                .find(|n| n.namespace != 2)
+                .unwrap_or(&e.names[0]);
             out.push(base(&primary.name, "", Why::RenamedProbe));
             return;
         }
@@ -279,7 +283,10 @@ fn judge(c: &Candidate, vol_loc: &str, input: &str, ntfs: &Ntfs) -> CandidateRes
     }
     if data.len() > MAX_CANDIDATE {
         let mut rec = located_record(c, vol_loc, input, &display_path);
-        rec.warnings = format!("{} bytes: larger than the {MAX_CANDIDATE} read for analysis", data.len());
+        rec.warnings = format!(
+            "{} bytes: larger than the {MAX_CANDIDATE} read for analysis",
+            data.len()
+        );
         let fs = rules::file::check(&rec);
         return CandidateResult::File(Box::new(rec), fs);
     }
@@ -437,7 +444,12 @@ fn hive_report(
 }
 
 /// Move a sub-analysis's records into the image's report, each located inside the image.
-fn merge_located(report: &mut InputReport, mut sub: InputReport, loc: &str, warnings: &mut Vec<String>) {
+fn merge_located(
+    report: &mut InputReport,
+    mut sub: InputReport,
+    loc: &str,
+    warnings: &mut Vec<String>,
+) {
     for r in &mut sub.registry {
         r.location = loc.to_string();
     }
@@ -496,7 +508,9 @@ fn boot_chain_hashes(ntfs: &Ntfs) -> BTreeMap<&'static str, String> {
         let Ok(Some(e)) = ntfs.lookup(&format!("\\Windows\\System32\\{name}")) else {
             continue;
         };
-        let Ok(d) = ntfs.open_stream(e, "") else { continue };
+        let Ok(d) = ntfs.open_stream(e, "") else {
+            continue;
+        };
         if let Ok(b) = triage_source::read_all(&d, MAX_CANDIDATE) {
             out.insert(*name, crate::evidence::hex(&Sha256::digest(&b)));
         }
@@ -548,11 +562,18 @@ fn snapshots(
     let live_sm = session_manager(live, opts);
     for s in shadows.stores() {
         let when = filetime(s.creation_time);
-        t.notes.push(format!("shadow copy {} of {when} (store {})", s.index + 1, s.store_id));
+        t.notes.push(format!(
+            "shadow copy {} of {when} (store {})",
+            s.index + 1,
+            s.store_id
+        ));
         let snap = match shadows.snapshot(s.index).and_then(Ntfs::open) {
             Ok(n) => n,
             Err(e) => {
-                warnings.push(format!("{vol_loc}: shadow copy {} not readable: {e}", s.index + 1));
+                warnings.push(format!(
+                    "{vol_loc}: shadow copy {} not readable: {e}",
+                    s.index + 1
+                ));
                 continue;
             }
         };

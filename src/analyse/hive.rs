@@ -2,7 +2,6 @@
 //! Manager of every control set (SYSTEM), IFEO and SilentProcessExit (SOFTWARE), all as
 //! registry records; then the registry rules.
 
-
 use anyhow::{Context, Result};
 use triage_hivecfg::{self as cfg, Data, HiveType, RegValue, SessionManagerConfig};
 use triage_regf::{filetime_to_iso8601, HiveBuf};
@@ -506,7 +505,10 @@ fn find_logs(ev: &Evidence, warnings: &mut Vec<String>) -> Vec<(String, triage_s
                             src.location().clone(),
                             b.into_owned(),
                         );
-                        logs.push((found.clone(), std::sync::Arc::new(mem) as triage_source::Source))
+                        logs.push((
+                            found.clone(),
+                            std::sync::Arc::new(mem) as triage_source::Source,
+                        ))
                     }
                     Err(e) => warnings.push(format!("transaction log not read: {e}")),
                 }

@@ -20,7 +20,11 @@ use crate::rules::process::parent_of;
 use std::collections::HashMap;
 
 /// A memory image already in memory (read from inside a disk image).
-pub fn analyse_bytes(data: Vec<u8>, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
+pub fn analyse_bytes(
+    data: Vec<u8>,
+    opts: &Options,
+    report: &mut InputReport,
+) -> Result<Vec<String>> {
     let phys = triage_physmem::parse(data).map_err(|e| anyhow::anyhow!("{e}"))?;
     analyse_phys(phys.as_ref(), opts, report)
 }

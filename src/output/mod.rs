@@ -154,8 +154,7 @@ pub fn csv_header<T: Serialize + Default>() -> Result<String> {
 mod tests {
     use super::*;
     use crate::model::{
-        EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord,
-        VolumeRecord,
+        EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord, VolumeRecord,
     };
 
     fn columns<T: Serialize + Default>() -> Vec<String> {

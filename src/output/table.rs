@@ -233,7 +233,15 @@ mod tests {
 impl TableRow for VolumeRecord {
     fn headers() -> &'static [&'static str] {
         &[
-            "part", "scheme", "offset", "size", "type", "fs", "cluster", "mft_records", "vss",
+            "part",
+            "scheme",
+            "offset",
+            "size",
+            "type",
+            "fs",
+            "cluster",
+            "mft_records",
+            "vss",
             "location",
         ]
     }
@@ -245,8 +253,16 @@ impl TableRow for VolumeRecord {
             self.size.to_string(),
             self.partition_type.clone(),
             self.file_system.clone(),
-            if self.cluster_size > 0 { self.cluster_size.to_string() } else { String::new() },
-            if self.mft_records > 0 { self.mft_records.to_string() } else { String::new() },
+            if self.cluster_size > 0 {
+                self.cluster_size.to_string()
+            } else {
+                String::new()
+            },
+            if self.mft_records > 0 {
+                self.mft_records.to_string()
+            } else {
+                String::new()
+            },
             self.snapshots.to_string(),
             if self.detail.is_empty() {
                 self.location.clone()
@@ -259,12 +275,24 @@ impl TableRow for VolumeRecord {
 
 impl TableRow for EntryRecord {
     fn headers() -> &'static [&'static str] {
-        &["entry", "del", "size", "si_created", "fn_created", "si_modified", "path"]
+        &[
+            "entry",
+            "del",
+            "size",
+            "si_created",
+            "fn_created",
+            "si_modified",
+            "path",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         vec![
             format!("{}-{}", self.mft_entry, self.sequence),
-            if self.deleted { "*".into() } else { String::new() },
+            if self.deleted {
+                "*".into()
+            } else {
+                String::new()
+            },
             self.size.to_string(),
             self.si_created.clone(),
             self.fn_created.clone(),

@@ -129,7 +129,9 @@ fn timestomp(f: &FileRecord, t: &crate::model::NtfsTimes, genuine_place: bool) -
         medium |= !genuine_place;
     }
     let whole = |v: u64| v != 0 && v % 10_000_000 == 0;
-    if t.si.iter().filter(|&&v| v != 0).all(|&v| whole(v)) && t.fn_.iter().any(|&v| v != 0 && !whole(v)) {
+    if t.si.iter().filter(|&&v| v != 0).all(|&v| whole(v))
+        && t.fn_.iter().any(|&v| v != 0 && !whole(v))
+    {
         signs.push("$SI times have no sub-second part while $FN times do".to_string());
         medium = true;
     }

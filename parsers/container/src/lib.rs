@@ -76,7 +76,12 @@ pub fn open(kind: ContainerKind, file: Source, siblings: &dyn Siblings) -> Resul
 /// When `file` (named `name`) is not a container's first file but a later part of one
 /// (an EWF segment `.E02`, a split-raw `.002`, a VMDK extent that a descriptor names),
 /// the reason to skip it as an input of its own; `None` when it should be opened.
-pub fn secondary_of(kind: ContainerKind, file: &Source, name: &str, siblings: &dyn Siblings) -> Option<String> {
+pub fn secondary_of(
+    kind: ContainerKind,
+    file: &Source,
+    name: &str,
+    siblings: &dyn Siblings,
+) -> Option<String> {
     match kind {
         ContainerKind::Raw => raw::secondary_of(file, name, siblings),
         ContainerKind::Ewf => ewf::secondary_of(file, name, siblings),

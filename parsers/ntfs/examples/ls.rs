@@ -6,17 +6,34 @@ use std::sync::Arc;
 
 use triage_source::{FileSource, SliceSource, Source};
 
-/// Decimal digits of `v`.
+/// Decimal digits of `v`, two at a time.
 fn num(out: &mut Vec<u8>, mut v: u64) {
+    const fn pairs() -> [u8; 200] {
+        let mut t = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            t[2 * i] = b'0' + (i / 10) as u8;
+            t[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        t
+    }
+    const PAIRS: [u8; 200] = pairs();
     let mut b = [0u8; 20];
     let mut i = b.len();
-    loop {
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        b[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        b[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
         i -= 1;
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        b[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&b[i..]);
 }
@@ -62,21 +79,37 @@ fn main() {
             }
             // One buffer per batch, integers written by hand: printing must not cost
             // more than parsing.
-            let mut line = Vec::with_capacity(batch.len() * 160);
+            let mut line = Vec::with_capacity(batch.len() * 256);
             for e in batch {
                 let f = e.flags;
                 num(&mut line, e.entry);
                 line.push(b'-');
                 num(&mut line, e.sequence as u64);
-                line.extend_from_slice(if e.in_use { b"\talloc\t" } else { b"\tdeleted\t" });
+                line.extend_from_slice(if e.in_use {
+                    b"\talloc\t"
+                } else {
+                    b"\tdeleted\t"
+                });
                 line.push(if e.is_dir { b'd' } else { b'r' });
                 line.push(b'\t');
-                for (on, c) in [(f.compressed, b'c'), (f.sparse, b's'), (f.encrypted, b'e'), (f.reparse, b'r'), (f.hidden, b'h'), (f.system, b'S')] {
+                for (on, c) in [
+                    (f.compressed, b'c'),
+                    (f.sparse, b's'),
+                    (f.encrypted, b'e'),
+                    (f.reparse, b'r'),
+                    (f.hidden, b'h'),
+                    (f.system, b'S'),
+                ] {
                     line.push(if on { c } else { b'-' });
                 }
                 line.push(b'\t');
                 line.extend_from_slice(e.path.as_bytes());
-                for t in e.si.map(|s| s.times()).unwrap_or_default().iter().chain(e.fn_times.unwrap_or_default().iter()) {
+                for t in
+                    e.si.map(|s| s.times())
+                        .unwrap_or_default()
+                        .iter()
+                        .chain(e.fn_times.unwrap_or_default().iter())
+                {
                     line.push(b'\t');
                     num(&mut line, *t);
                 }

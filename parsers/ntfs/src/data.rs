@@ -24,8 +24,17 @@ pub struct FileData {
 enum Kind {
     Resident(Arc<[u8]>),
     Plain(Clusters),
-    Lznt1 { clusters: Clusters, unit: u64, cache: ChunkCache },
-    Wof { stream: Box<FileData>, table: ChunkedStream, alg: Algorithm, cache: ChunkCache },
+    Lznt1 {
+        clusters: Clusters,
+        unit: u64,
+        cache: ChunkCache,
+    },
+    Wof {
+        stream: Box<FileData>,
+        table: ChunkedStream,
+        alg: Algorithm,
+        cache: ChunkCache,
+    },
 }
 
 /// Clusters of an attribute on the volume.
@@ -126,13 +135,22 @@ impl FileData {
     }
 
     pub(crate) fn plain(clusters: Clusters, len: u64, location: Location) -> FileData {
-        FileData { kind: Kind::Plain(clusters), len, location, warnings: Vec::new() }
+        FileData {
+            kind: Kind::Plain(clusters),
+            len,
+            location,
+            warnings: Vec::new(),
+        }
     }
 
     /// `unit` = compression unit in bytes (clusters << compression-unit shift).
     pub(crate) fn lznt1(clusters: Clusters, unit: u64, len: u64, location: Location) -> FileData {
         FileData {
-            kind: Kind::Lznt1 { clusters, unit, cache: ChunkCache::new(CACHE_BYTES) },
+            kind: Kind::Lznt1 {
+                clusters,
+                unit,
+                cache: ChunkCache::new(CACHE_BYTES),
+            },
             len,
             location,
             warnings: Vec::new(),
@@ -141,11 +159,18 @@ impl FileData {
 
     /// A WOF-compressed file: `stream` is its `WofCompressedData`, `len` the size of the
     /// unnamed `$DATA` (the uncompressed size).
-    pub(crate) fn wof(stream: FileData, alg_code: u32, len: u64, location: Location) -> Result<FileData> {
-        let (alg, chunk) = triage_compress::wof::wof_algorithm(alg_code).ok_or_else(|| SourceError::Unsupported {
-            location: location.clone(),
-            layer: "WOF",
-            what: format!("compression algorithm {alg_code}"),
+    pub(crate) fn wof(
+        stream: FileData,
+        alg_code: u32,
+        len: u64,
+        location: Location,
+    ) -> Result<FileData> {
+        let (alg, chunk) = triage_compress::wof::wof_algorithm(alg_code).ok_or_else(|| {
+            SourceError::Unsupported {
+                location: location.clone(),
+                layer: "WOF",
+                what: format!("compression algorithm {alg_code}"),
+            }
         })?;
         let table = ChunkedStream::parse(stream.len, len, chunk, |off, n| {
             let mut v = vec![0u8; n];
@@ -154,11 +179,43 @@ impl FileData {
         })
         .map_err(|e| e.into_source_error(stream.location(), 0))?;
         Ok(FileData {
-            kind: Kind::Wof { stream: Box::new(stream), table, alg, cache: ChunkCache::new(CACHE_BYTES) },
+            kind: Kind::Wof {
+                stream: Box::new(stream),
+                table,
+                alg,
+                cache: ChunkCache::new(CACHE_BYTES),
+            },
             len,
             location,
             warnings: Vec::new(),
         })
+    }
+
+    /// `len` bytes at `off` straight from the memory map, when they lie in one allocated,
+    /// initialised run of a mapped volume (the zero-copy path of the `$MFT` scan).
+    pub(crate) fn contiguous(&self, off: u64, len: u64) -> Option<&[u8]> {
+        let Kind::Plain(c) = &self.kind else {
+            return None;
+        };
+        let end = off.checked_add(len)?;
+        if end > self.len || end > c.init {
+            return None;
+        }
+        let vcn = off / c.cluster;
+        let i = c.runs.partition_point(|r| r.vcn + r.len <= vcn);
+        let run = c.runs.get(i).filter(|r| r.vcn <= vcn)?;
+        if end > (run.vcn + run.len).checked_mul(c.cluster)? {
+            return None;
+        }
+        let at = run
+            .lcn?
+            .checked_add(vcn - run.vcn)?
+            .checked_mul(c.cluster)?
+            .checked_add(off % c.cluster)?;
+        let at = usize::try_from(at).ok()?;
+        c.vol
+            .as_slice()?
+            .get(at..at.checked_add(usize::try_from(len).ok()?)?)
     }
 
     pub(crate) fn with_warnings(mut self, w: Vec<String>) -> FileData {
@@ -206,21 +263,47 @@ impl FileData {
             }
             let mut out = triage_compress::lznt1::decompress(&raw, unit as usize).map_err(|e| {
                 let e = e.into_source_error(&self.location, idx * unit);
-                SourceError::corrupt(&self.location, "LZNT1", idx * unit, format!("compression unit {idx}: {e}"))
+                SourceError::corrupt(
+                    &self.location,
+                    "LZNT1",
+                    idx * unit,
+                    format!("compression unit {idx}: {e}"),
+                )
             })?;
             out.resize(unit as usize, 0);
             Ok(Arc::from(out))
         })
     }
 
-    fn chunk(&self, stream: &FileData, table: &ChunkedStream, alg: Algorithm, cache: &ChunkCache, i: u64) -> Result<Arc<[u8]>> {
+    fn chunk(
+        &self,
+        stream: &FileData,
+        table: &ChunkedStream,
+        alg: Algorithm,
+        cache: &ChunkCache,
+        i: u64,
+    ) -> Result<Arc<[u8]>> {
         cache.get_or_load(i, || {
-            let (off, slen, _) = table.chunk_range(i).ok_or_else(|| {
-                SourceError::corrupt(&self.location, "WOF", 0, format!("chunk {i} is not in the table"))
+            let (off, slen, ulen) = table.chunk_range(i).ok_or_else(|| {
+                SourceError::corrupt(
+                    &self.location,
+                    "WOF",
+                    0,
+                    format!("chunk {i} is not in the table"),
+                )
             })?;
-            let n = usize::try_from(slen).ok().filter(|n| *n <= 1 << 27).ok_or_else(|| {
-                SourceError::corrupt(&self.location, "WOF", off, format!("chunk {i} claims {slen} bytes"))
-            })?;
+            // A stored chunk is never larger than its output: bound the read by that.
+            let n = usize::try_from(slen)
+                .ok()
+                .filter(|n| *n <= ulen)
+                .ok_or_else(|| {
+                    SourceError::corrupt(
+                        &self.location,
+                        "WOF",
+                        off,
+                        format!("chunk {i} claims {slen} bytes"),
+                    )
+                })?;
             let mut stored = vec![0u8; n];
             read_exact_at(stream, off, &mut stored)?;
             let out = table.decode_chunk(alg, i, &stored).map_err(|e| {
@@ -228,7 +311,10 @@ impl FileData {
                     &self.location,
                     "WOF",
                     off,
-                    format!("WOF {} chunk {i} at offset {off:#x} of WofCompressedData: {e}", alg.name()),
+                    format!(
+                        "WOF {} chunk {i} at offset {off:#x} of WofCompressedData: {e}",
+                        alg.name()
+                    ),
                 )
             })?;
             Ok(Arc::from(out))
@@ -251,7 +337,9 @@ impl ByteSource for FileData {
                     return None;
                 }
                 let start = usize::try_from(lcn.checked_mul(c.cluster)?).ok()?;
-                c.vol.as_slice()?.get(start..start.checked_add(usize::try_from(self.len).ok()?)?)
+                c.vol
+                    .as_slice()?
+                    .get(start..start.checked_add(usize::try_from(self.len).ok()?)?)
             }
             _ => None,
         }
@@ -272,7 +360,11 @@ impl ByteSource for FileData {
                 Ok(want)
             }
             Kind::Plain(c) => c.read(offset, buf, &self.location),
-            Kind::Lznt1 { clusters, unit, cache } => {
+            Kind::Lznt1 {
+                clusters,
+                unit,
+                cache,
+            } => {
                 let idx = offset / unit;
                 let u = self.unit(clusters, *unit, cache, idx)?;
                 let within = (offset % unit) as usize;
@@ -280,14 +372,24 @@ impl ByteSource for FileData {
                 buf[..n].copy_from_slice(&u[within..within + n]);
                 Ok(n)
             }
-            Kind::Wof { stream, table, alg, cache } => {
+            Kind::Wof {
+                stream,
+                table,
+                alg,
+                cache,
+            } => {
                 let cs = table.chunk_size() as u64;
                 let i = offset / cs;
                 let c = self.chunk(stream, table, *alg, cache, i)?;
                 let within = (offset % cs) as usize;
                 let n = want.min(c.len().saturating_sub(within));
                 if n == 0 {
-                    return Err(SourceError::corrupt(&self.location, "WOF", offset, format!("chunk {i} decoded short")));
+                    return Err(SourceError::corrupt(
+                        &self.location,
+                        "WOF",
+                        offset,
+                        format!("chunk {i} decoded short"),
+                    ));
                 }
                 buf[..n].copy_from_slice(&c[within..within + n]);
                 Ok(n)

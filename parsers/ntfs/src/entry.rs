@@ -30,7 +30,12 @@ pub struct StandardInfo {
 impl StandardInfo {
     /// The four times in the same order as [`FileName::times`] and [`Entry::fn_times`].
     pub fn times(&self) -> [u64; 4] {
-        [self.created, self.modified, self.mft_modified, self.accessed]
+        [
+            self.created,
+            self.modified,
+            self.mft_modified,
+            self.accessed,
+        ]
     }
 }
 
@@ -61,7 +66,7 @@ pub struct Entry {
     pub names: Vec<FileName>,
     /// Full path of the primary name from the root (`\Windows\System32\smss.exe`), filled
     /// by [`crate::Ntfs::for_each_entry`] and [`crate::Ntfs::entry`]. Markers: see the
-    /// crate docs (`\$Orphan\`, `\$Cycle\`, `\$Truncated\`, `\$NoName\`).
+    /// crate docs (`\$Orphan\`, `\$Cycle\`, `\$Truncated\`); empty for a record without a name.
     pub path: String,
     pub si: Option<StandardInfo>,
     /// The primary name's `$FILE_NAME` times (Win32 or POSIX, else DOS), same order as si.

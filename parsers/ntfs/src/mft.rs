@@ -41,6 +41,9 @@ pub struct Mft {
     pub(crate) vol: Option<VolCtx>,
     /// Counts bytes taken from the memory map without a read (`Ntfs::bytes_read`).
     pub(crate) counter: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// The same stream when it is a volume's `$MFT` attribute: batches inside one run
+    /// are borrowed from the memory map.
+    pub(crate) data: Option<Arc<FileData>>,
 }
 
 /// A record with its extension records, fixups applied.
@@ -77,7 +80,14 @@ impl Mft {
             ));
         }
         let count = src.len() / record_size as u64;
-        Ok(Mft { stream: src, record_size: record_size as usize, count, vol: None, counter: None })
+        Ok(Mft {
+            stream: src,
+            record_size: record_size as usize,
+            count,
+            vol: None,
+            counter: None,
+            data: None,
+        })
     }
 
     /// Records in the table.
@@ -109,8 +119,18 @@ impl Mft {
         let off = n * self.record_size as u64;
         let mut fw = None;
         match record::parse_header(&mut base, &mut fw) {
-            Kind::Empty => Err(SourceError::corrupt(self.location(), "$MFT record", off, format!("$MFT entry {n} is empty (never used)"))),
-            Kind::Bad(why) => Err(SourceError::corrupt(self.location(), "$MFT record", off, format!("$MFT entry {n}: {why}"))),
+            Kind::Empty => Err(SourceError::corrupt(
+                self.location(),
+                "$MFT record",
+                off,
+                format!("$MFT entry {n} is empty (never used)"),
+            )),
+            Kind::Bad(why) => Err(SourceError::corrupt(
+                self.location(),
+                "$MFT record",
+                off,
+                format!("$MFT entry {n}: {why}"),
+            )),
             Kind::File(h) => Ok(self.load_parsed(n, h, base, fw)),
         }
     }
@@ -125,12 +145,24 @@ impl Mft {
         } else {
             Vec::new()
         };
-        Loaded { n, header: h, base, exts, warnings }
+        Loaded {
+            n,
+            header: h,
+            base,
+            exts,
+            warnings,
+        }
     }
 
     /// The extension records a base record's `$ATTRIBUTE_LIST` names (not itself, each
     /// once, only those that say they belong to this base).
-    fn extensions(&self, n: u64, h: &Header, base: &[u8], warn: &mut Vec<String>) -> Vec<(u64, Vec<u8>, Header)> {
+    fn extensions(
+        &self,
+        n: u64,
+        h: &Header,
+        base: &[u8],
+        warn: &mut Vec<String>,
+    ) -> Vec<(u64, Vec<u8>, Header)> {
         let mut w = Vec::new();
         let mut found = None;
         record::walk(base, h, n, &mut w, |a| {
@@ -146,7 +178,10 @@ impl Mft {
             (_, Some(nr)) => match self.read_nonresident(n, al, &nr) {
                 Ok(v) => v,
                 Err(e) => {
-                    warn.push(format!("$MFT entry {n}: attribute list at {:#x}: {e}", al.offset));
+                    warn.push(format!(
+                        "$MFT entry {n}: attribute list at {:#x}: {e}",
+                        al.offset
+                    ));
                     return Vec::new();
                 }
             },
@@ -157,13 +192,17 @@ impl Mft {
         while pos + 0x1A <= list.len() {
             let len = u16_at(&list, pos + 4) as usize;
             if len < 0x1A {
-                warn.push(format!("$MFT entry {n}: attribute list entry at byte {pos} claims length {len}"));
+                warn.push(format!(
+                    "$MFT entry {n}: attribute list entry at byte {pos} claims length {len}"
+                ));
                 break;
             }
             let (r, s) = record::split_ref(u64_at(&list, pos + 0x10));
             if r != n && !refs.iter().any(|x| x.0 == r) {
                 if refs.len() >= MAX_EXTENSIONS {
-                    warn.push(format!("$MFT entry {n}: attribute list names more than {MAX_EXTENSIONS} records"));
+                    warn.push(format!(
+                        "$MFT entry {n}: attribute list names more than {MAX_EXTENSIONS} records"
+                    ));
                     break;
                 }
                 refs.push((r, s));
@@ -199,17 +238,43 @@ impl Mft {
     }
 
     /// Read a (small) non-resident attribute value: attribute lists, reparse data.
-    pub(crate) fn read_nonresident(&self, n: u64, a: &Attr<'_>, nr: &record::NonRes<'_>) -> Result<Vec<u8>> {
-        let loc = self.location().child(format!("entry {n} attribute {:#x}", a.ty));
+    pub(crate) fn read_nonresident(
+        &self,
+        n: u64,
+        a: &Attr<'_>,
+        nr: &record::NonRes<'_>,
+    ) -> Result<Vec<u8>> {
+        let loc = self
+            .location()
+            .child(format!("entry {n} attribute {:#x}", a.ty));
         let Some(v) = &self.vol else {
-            return Err(SourceError::Unsupported { location: loc, layer: "$MFT", what: "non-resident attribute in a bare $MFT file".into() });
+            return Err(SourceError::Unsupported {
+                location: loc,
+                layer: "$MFT",
+                what: "non-resident attribute in a bare $MFT file".into(),
+            });
         };
         if nr.size > MAX_ATTR_LIST {
-            return Err(SourceError::corrupt(&loc, "attribute", a.offset as u64, format!("{} bytes is too large", nr.size)));
+            return Err(SourceError::corrupt(
+                &loc,
+                "attribute",
+                a.offset as u64,
+                format!("{} bytes is too large", nr.size),
+            ));
         }
         let mut rl = Vec::new();
-        runs::decode(nr.runs, nr.start_vcn, v.total_clusters, &mut rl).map_err(|e| SourceError::corrupt(&loc, "runlist", a.offset as u64, e))?;
-        let fd = FileData::plain(Clusters { vol: v.vol.clone(), runs: rl.into(), cluster: v.cluster, init: nr.init.min(nr.size) }, nr.size, loc);
+        runs::decode(nr.runs, nr.start_vcn, v.total_clusters, &mut rl)
+            .map_err(|e| SourceError::corrupt(&loc, "runlist", a.offset as u64, e))?;
+        let fd = FileData::plain(
+            Clusters {
+                vol: v.vol.clone(),
+                runs: rl.into(),
+                cluster: v.cluster,
+                init: nr.init.min(nr.size),
+            },
+            nr.size,
+            loc,
+        );
         let mut out = vec![0u8; nr.size as usize];
         read_exact_at(&fd, 0, &mut out)?;
         Ok(out)
@@ -275,7 +340,9 @@ impl Mft {
             if a.ty != record::AT_FILE_NAME {
                 return;
             }
-            let Some(v) = a.resident.filter(|v| v.len() >= 66) else { return };
+            let Some(v) = a.resident.filter(|v| v.len() >= 66) else {
+                return;
+            };
             let r = match v[65] {
                 1 | 3 => 0,
                 0 => 1,
@@ -286,7 +353,10 @@ impl Mft {
             }
         });
         let base = record::split_ref(h.base).0;
-        let mut nd = Node { seq: h.sequence, ..Node::default() };
+        let mut nd = Node {
+            seq: h.sequence,
+            ..Node::default()
+        };
         if base == 0 {
             nd.flags |= F_FILE;
         }
@@ -309,14 +379,18 @@ impl Mft {
             let len = v[64] as usize;
             if let Some(name) = v.get(66..66 + len * 2) {
                 let (p, ps) = record::split_ref(u64_at(v, 0));
-                set_name(&mut nd, p, ps, &|a: &mut String| record::push_utf16(a, name));
+                set_name(&mut nd, p, ps, &|a: &mut String| {
+                    record::push_utf16(a, name)
+                });
             }
         } else if has_list && base == 0 {
             // The names live in extension records: merge (rare: many hard links).
             if let Ok(e) = self.entry_nopath(n) {
                 if let Some(p) = entry::primary(&e.names) {
                     let f = &e.names[p];
-                    set_name(&mut nd, f.parent.0, f.parent.1, &|a: &mut String| a.push_str(&f.name));
+                    set_name(&mut nd, f.parent.0, f.parent.1, &|a: &mut String| {
+                        a.push_str(&f.name)
+                    });
                 }
             }
         }
@@ -325,17 +399,25 @@ impl Mft {
 
     /// The bytes of `count` records from `first`: borrowed from the memory map when the
     /// `$MFT` is one run of a mapped volume, read otherwise.
-    fn batch_bytes(&self, first: u64, count: u64, errors: &mut Vec<String>) -> std::borrow::Cow<'_, [u8]> {
+    fn batch_bytes(
+        &self,
+        first: u64,
+        count: u64,
+        errors: &mut Vec<String>,
+    ) -> std::borrow::Cow<'_, [u8]> {
         let rs = self.record_size as u64;
-        if let Some(s) = self.stream.as_slice() {
-            let start = (first * rs) as usize;
-            let end = ((first + count) * rs) as usize;
-            if let Some(b) = s.get(start..end) {
-                if let Some(c) = &self.counter {
-                    c.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                }
-                return std::borrow::Cow::Borrowed(b);
+        let direct = match &self.data {
+            Some(d) => d.contiguous(first * rs, count * rs),
+            None => self
+                .stream
+                .as_slice()
+                .and_then(|s| s.get((first * rs) as usize..((first + count) * rs) as usize)),
+        };
+        if let Some(b) = direct {
+            if let Some(c) = &self.counter {
+                c.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
             }
+            return std::borrow::Cow::Borrowed(b);
         }
         std::borrow::Cow::Owned(self.read_batch(first, count, errors))
     }
@@ -344,7 +426,10 @@ impl Mft {
         let rs = self.record_size as u64;
         let mut buf = vec![0u8; (count * rs) as usize];
         for h in read_lossy(&*self.stream, first * rs, &mut buf) {
-            errors.push(format!("$MFT records at offset {:#x} ({} bytes) unreadable: {}", h.offset, h.len, h.why));
+            errors.push(format!(
+                "$MFT records at offset {:#x} ({} bytes) unreadable: {}",
+                h.offset, h.len, h.why
+            ));
         }
         buf
     }
@@ -382,7 +467,11 @@ impl Mft {
                 }
                 nodes.shrink_to_fit();
                 arena.shrink_to_fit();
-                Batch { nodes, arena, present }
+                Batch {
+                    nodes,
+                    arena,
+                    present,
+                }
             })
             .collect();
         PathIndex::build(parts, self.count)
@@ -392,7 +481,10 @@ impl Mft {
     /// the path index.
     pub fn for_each_entry(&self, mut f: impl FnMut(&[Entry])) -> Result<ScanStats> {
         let idx = self.path_index();
-        let mut stats = ScanStats { records: self.count, ..ScanStats::default() };
+        let mut stats = ScanStats {
+            records: self.count,
+            ..ScanStats::default()
+        };
         let batches = self.count.div_ceil(BATCH);
         // Window k+1 is parsed on the pool while the caller consumes window k here.
         let mut pending: Option<Vec<(Vec<Entry>, ScanStats)>> = None;
@@ -408,7 +500,11 @@ impl Mft {
                 if let Some(r) = range.clone() {
                     let next = &mut next;
                     s.spawn(move |_| {
-                        *next = Some(r.into_par_iter().map(|b| self.parse_batch(b, idx)).collect::<Vec<_>>());
+                        *next = Some(
+                            r.into_par_iter()
+                                .map(|b| self.parse_batch(b, idx))
+                                .collect::<Vec<_>>(),
+                        );
                     });
                 }
                 for (entries, s) in pending.take().into_iter().flatten() {
@@ -457,7 +553,10 @@ impl Mft {
                 Kind::Empty => s.empty += 1,
                 Kind::Bad(why) => {
                     s.bad += 1;
-                    s.errors.push(format!("$MFT entry {n} at offset {:#x}: {why}", n * self.record_size as u64));
+                    s.errors.push(format!(
+                        "$MFT entry {n} at offset {:#x}: {why}",
+                        n * self.record_size as u64
+                    ));
                 }
                 Kind::File(h) => {
                     // Most records stand alone: parse them in the reused buffer; only a
@@ -468,7 +567,8 @@ impl Mft {
                         warnings.push(format!("$MFT entry {n}: {f}"));
                     }
                     record::attributes(&rec, &h, n, &mut attrs, &mut warnings);
-                    let listed = record::split_ref(h.base).0 == 0 && attrs.iter().any(|a| a.ty == record::AT_ATTRIBUTE_LIST);
+                    let listed = record::split_ref(h.base).0 == 0
+                        && attrs.iter().any(|a| a.ty == record::AT_ATTRIBUTE_LIST);
                     let mut e = if listed {
                         drop(attrs);
                         let l = self.load_parsed(n, h, rec.clone(), fw);

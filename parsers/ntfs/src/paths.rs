@@ -116,7 +116,13 @@ impl PathIndex {
             }
         }
         starts.push(nodes.len());
-        let mut idx = PathIndex { status: vec![St::Unknown; nodes.len()], nodes, starts, present, arena };
+        let mut idx = PathIndex {
+            status: vec![St::Unknown; nodes.len()],
+            nodes,
+            starts,
+            present,
+            arena,
+        };
         idx.classify();
         idx
     }
@@ -130,12 +136,19 @@ impl PathIndex {
             return Some(lo + slot as usize);
         }
         let nodes = self.nodes.get(lo..hi)?;
-        nodes.binary_search_by_key(&slot, |nd| nd.slot).ok().map(|i| lo + i)
+        nodes
+            .binary_search_by_key(&slot, |nd| nd.slot)
+            .ok()
+            .map(|i| lo + i)
     }
 
     /// Whether batch `b` has any non-zero record.
     pub fn batch_present(&self, b: u64) -> bool {
-        usize::try_from(b).ok().and_then(|b| self.present.get(b)).copied().unwrap_or(true)
+        usize::try_from(b)
+            .ok()
+            .and_then(|b| self.present.get(b))
+            .copied()
+            .unwrap_or(true)
     }
 
     fn valid_parent(&self, child: usize, p: u64) -> Option<usize> {
@@ -206,7 +219,9 @@ impl PathIndex {
 
     fn name(&self, i: usize) -> &str {
         let nd = &self.nodes[i];
-        self.arena.get(nd.name_off as usize..nd.name_off as usize + nd.name_len as usize).unwrap_or("")
+        self.arena
+            .get(nd.name_off as usize..nd.name_off as usize + nd.name_len as usize)
+            .unwrap_or("")
     }
 
     /// The full path of entry `n` (see the module docs for markers).
@@ -259,7 +274,9 @@ fn join<'a>(prefix: &str, comps: impl Iterator<Item = &'a str>) -> String {
 /// The path of one entry by reading its ancestors one record at a time (for
 /// [`crate::Ntfs::entry`]), with the same markers and limits as the index.
 pub(crate) fn walk_path(mft: &Mft, n: u64) -> String {
-    let Some(first) = mft.light(n) else { return String::new() };
+    let Some(first) = mft.light(n) else {
+        return String::new();
+    };
     let mut names: Vec<String> = Vec::new();
     let mut seen: Vec<u64> = Vec::new();
     let (mut cur, mut l) = (n, first);

@@ -85,7 +85,9 @@ pub(crate) fn apply_fixups(buf: &mut [u8]) -> Result<(), String> {
 pub(crate) fn copy_used(raw: &[u8], out: &mut Vec<u8>) {
     out.resize(raw.len(), 0);
     let usa_end = u16_at(raw, 4) as usize + u16_at(raw, 6) as usize * 2;
-    let used = (u32_at(raw, 0x18) as usize).max(usa_end).clamp(0x30, raw.len());
+    let used = (u32_at(raw, 0x18) as usize)
+        .max(usa_end)
+        .clamp(0x30, raw.len());
     let used = (used + 7).min(raw.len()) & !7;
     out[..used].copy_from_slice(&raw[..used]);
     let mut end = 510;

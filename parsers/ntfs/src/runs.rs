@@ -55,7 +55,9 @@ pub(crate) fn decode(
                 .ok_or_else(|| format!("run at runlist byte {pos} points before the volume"))?;
             let start = lcn as u64;
             if total_clusters != 0
-                && start.checked_add(len).is_none_or(|end| end > total_clusters)
+                && start
+                    .checked_add(len)
+                    .is_none_or(|end| end > total_clusters)
             {
                 return Err(format!(
                     "run at runlist byte {pos} (LCN {start:#x}, {len} clusters) points past the end of the volume ({total_clusters} clusters)"
@@ -66,7 +68,11 @@ pub(crate) fn decode(
         if out.len() >= MAX_RUNS {
             return Err(format!("more than {MAX_RUNS} runs"));
         }
-        out.push(Run { vcn, len, lcn: this });
+        out.push(Run {
+            vcn,
+            len,
+            lcn: this,
+        });
         vcn = vcn
             .checked_add(len)
             .ok_or_else(|| format!("run at runlist byte {pos}: VCN overflows"))?;
@@ -111,15 +117,29 @@ mod tests {
     #[test]
     fn decodes_sparse_and_negative_deltas() {
         // 0x21: len 1 byte, off 2 bytes. run1: 0x10 clusters at 0x1000; sparse 8; run3: 4 at 0x1000-0x10
-        let b = [0x21, 0x10, 0x00, 0x10, 0x01, 0x08, 0x21, 0x04, 0xF0, 0xFF, 0x00];
+        let b = [
+            0x21, 0x10, 0x00, 0x10, 0x01, 0x08, 0x21, 0x04, 0xF0, 0xFF, 0x00,
+        ];
         let mut v = Vec::new();
         decode(&b, 0, 0x10000, &mut v).unwrap();
         assert_eq!(
             v,
             vec![
-                Run { vcn: 0, len: 0x10, lcn: Some(0x1000) },
-                Run { vcn: 0x10, len: 8, lcn: None },
-                Run { vcn: 0x18, len: 4, lcn: Some(0xFF0) },
+                Run {
+                    vcn: 0,
+                    len: 0x10,
+                    lcn: Some(0x1000)
+                },
+                Run {
+                    vcn: 0x10,
+                    len: 8,
+                    lcn: None
+                },
+                Run {
+                    vcn: 0x18,
+                    len: 4,
+                    lcn: Some(0xFF0)
+                },
             ]
         );
     }

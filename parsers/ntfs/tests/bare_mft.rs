@@ -32,16 +32,23 @@ fn unix(ft: u64) -> i64 {
 
 #[test]
 fn msuhanov_4k_large_mft_matches_its_fls_listing() {
-    let Some(dir) = triage_testkit::sample_dir("ntfs") else { return };
-    let src: Source = Arc::new(FileSource::open(&dir.join("msuhanov__dfir_ntfs__4k-large.mft")).unwrap());
+    let Some(dir) = triage_testkit::sample_dir("ntfs") else {
+        return;
+    };
+    let src: Source =
+        Arc::new(FileSource::open(&dir.join("msuhanov__dfir_ntfs__4k-large.mft")).unwrap());
     let mft = Mft::from_source(src, 4096).unwrap();
     let mut all = std::collections::HashMap::new();
-    let stats = mft.for_each_entry(|b| all.extend(b.iter().map(|e| (e.entry, e.clone())))).unwrap();
+    let stats = mft
+        .for_each_entry(|b| all.extend(b.iter().map(|e| (e.entry, e.clone()))))
+        .unwrap();
     assert_eq!(stats.records, 256);
     let listing = std::fs::read_to_string(dir.join("msuhanov__dfir_ntfs__4k-large.fls")).unwrap();
     let mut checked = 0;
     for line in listing.lines() {
-        let Some((meta, rest)) = line.split_once(":\t") else { continue };
+        let Some((meta, rest)) = line.split_once(":\t") else {
+            continue;
+        };
         let f: Vec<&str> = rest.split('\t').collect();
         if f.len() < 8 || meta.contains('*') || f[0].starts_with("$OrphanFiles") {
             continue;
@@ -52,17 +59,39 @@ fn msuhanov_4k_large_mft_matches_its_fls_listing() {
         let ty = parts.next().unwrap_or("");
         let e = all.get(&n).unwrap_or_else(|| panic!("entry {n} missing"));
         assert!(e.in_use, "{n}");
-        let (path, stream) = match f[0].rsplit_once('/').map(|(_, l)| l).unwrap_or(f[0]).split_once(':') {
+        let (path, stream) = match f[0]
+            .rsplit_once('/')
+            .map(|(_, l)| l)
+            .unwrap_or(f[0])
+            .split_once(':')
+        {
             Some((_, s)) => (f[0][..f[0].len() - s.len() - 1].to_string(), Some(s)),
             None => (f[0].to_string(), None),
         };
-        assert_eq!(e.path, format!("\\{}", path.replace('/', "\\")), "entry {n}");
+        assert_eq!(
+            e.path,
+            format!("\\{}", path.replace('/', "\\")),
+            "entry {n}"
+        );
         // fls -l: mtime atime ctime crtime ($STANDARD_INFORMATION), size.
         let si = e.si.unwrap();
         let theirs: Vec<i64> = f[1..5].iter().map(|t| parse_msk(t)).collect();
-        assert_eq!(theirs, vec![unix(si.modified), unix(si.accessed), unix(si.mft_modified), unix(si.created)], "entry {n} times");
+        assert_eq!(
+            theirs,
+            vec![
+                unix(si.modified),
+                unix(si.accessed),
+                unix(si.mft_modified),
+                unix(si.created)
+            ],
+            "entry {n} times"
+        );
         match stream {
-            Some(s) if ty == "128" => assert!(e.streams.iter().any(|x| x == s), "entry {n}: stream {s} in {:?}", e.streams),
+            Some(s) if ty == "128" => assert!(
+                e.streams.iter().any(|x| x == s),
+                "entry {n}: stream {s} in {:?}",
+                e.streams
+            ),
             None if ty == "128" && n != 8 => assert_eq!(e.size.to_string(), f[5], "entry {n} size"),
             _ => {}
         }
@@ -73,8 +102,13 @@ fn msuhanov_4k_large_mft_matches_its_fls_listing() {
 
 #[test]
 fn eric_zimmerman_mft_files_parse_and_reach_the_root() {
-    let Some(dir) = triage_testkit::sample_dir("ntfs") else { return };
-    for name in ["EricZimmerman__MFT__NIST-DFR-16--MFT", "EricZimmerman__MFT__xw--MFT"] {
+    let Some(dir) = triage_testkit::sample_dir("ntfs") else {
+        return;
+    };
+    for name in [
+        "EricZimmerman__MFT__NIST-DFR-16--MFT",
+        "EricZimmerman__MFT__xw--MFT",
+    ] {
         let src: Source = Arc::new(FileSource::open(&dir.join(name)).unwrap());
         let mft = Mft::from_source(src, 1024).unwrap();
         let mut named = 0u64;
@@ -94,6 +128,10 @@ fn eric_zimmerman_mft_files_parse_and_reach_the_root() {
         eprintln!("{name}: {stats:?}, {named} named, {rooted} in-use rooted");
         assert!(stats.in_use > 50, "{name}");
         // Every in-use named record reaches the root (the table is whole).
-        assert!(rooted * 100 >= stats.in_use * 95, "{name}: {rooted} of {} in use reach the root", stats.in_use);
+        assert!(
+            rooted * 100 >= stats.in_use * 95,
+            "{name}: {rooted} of {} in use reach the root",
+            stats.in_use
+        );
     }
 }

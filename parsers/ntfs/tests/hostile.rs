@@ -76,7 +76,9 @@ fn mft(records: Vec<Vec<u8>>) -> Mft {
 
 /// Records 0..16 with 5 the root (parent itself), the others unused.
 fn base_records() -> Vec<Vec<u8>> {
-    (0..16u64).map(|i| if i == 5 { dir(5, ".") } else { vec![0u8; RS] }).collect()
+    (0..16u64)
+        .map(|i| if i == 5 { dir(5, ".") } else { vec![0u8; RS] })
+        .collect()
 }
 
 fn entries(m: &Mft) -> Vec<triage_ntfs::Entry> {
@@ -110,7 +112,10 @@ fn a_directory_chain_100000_deep_does_not_recurse() {
     assert_eq!(first_path.as_deref(), Some("\\d0"));
     let last = last.unwrap();
     assert!(last.starts_with("\\$Truncated\\"), "{}", &last[..40]);
-    assert_eq!(last.matches('\\').count(), triage_ntfs::paths::MAX_DEPTH + 1);
+    assert_eq!(
+        last.matches('\\').count(),
+        triage_ntfs::paths::MAX_DEPTH + 1
+    );
     assert!(last.ends_with(&format!("\\d{}", depth - 1)));
     // One entry by itself: the ancestors are walked record by record, bounded as well.
     let e = m.entry(16 + depth - 1).unwrap();
@@ -133,7 +138,11 @@ fn parent_cycles_and_reused_parents_are_marked() {
     for n in 16..=18 {
         assert!(path(n).starts_with("\\$Cycle\\"), "{n}: {}", path(n));
     }
-    assert!(path(19).starts_with("\\$Cycle\\") && path(19).ends_with("\\child.txt"), "{}", path(19));
+    assert!(
+        path(19).starts_with("\\$Cycle\\") && path(19).ends_with("\\child.txt"),
+        "{}",
+        path(19)
+    );
     assert_eq!(path(20), "\\$Orphan\\stale.txt");
     assert_eq!(path(21), "\\$Orphan\\far.txt");
     assert_eq!(path(22), "\\$Orphan\\under-a-file.txt");
@@ -146,7 +155,17 @@ fn parent_cycles_and_reused_parents_are_marked() {
 fn bad_attributes_and_torn_sectors_are_warnings_with_offsets() {
     let mut r = base_records();
     // 16: an attribute claiming length 0 after a good name.
-    let mut rec = record(1, 1, 0, &[file_name(5, 1, "zero.txt"), vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]);
+    let mut rec = record(
+        1,
+        1,
+        0,
+        &[
+            file_name(5, 1, "zero.txt"),
+            vec![
+                0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        ],
+    );
     rec[0x18..0x1C].copy_from_slice(&(RS as u32 - 8).to_le_bytes());
     r.push(rec);
     // 17: a torn sector (the last two bytes are not the USN).
@@ -164,7 +183,12 @@ fn bad_attributes_and_torn_sectors_are_warnings_with_offsets() {
         e[0x10..0x18].copy_from_slice(&rf.to_le_bytes());
         al.extend_from_slice(&e);
     }
-    r.push(record(1, 1, 0, &[resident(0x20, &al), file_name(5, 1, "selfref.txt")]));
+    r.push(record(
+        1,
+        1,
+        0,
+        &[resident(0x20, &al), file_name(5, 1, "selfref.txt")],
+    ));
     let m = mft(r);
     let mut stats = None;
     let mut all = Vec::new();
@@ -173,15 +197,36 @@ fn bad_attributes_and_torn_sectors_are_warnings_with_offsets() {
     let get = |n: u64| all.iter().find(|e| e.entry == n).unwrap();
     let z = get(16);
     assert_eq!(z.path, "\\zero.txt");
-    assert!(z.warnings.iter().any(|w| w.contains("$MFT entry 16") && w.contains("claims length 0") && w.contains("0x")), "{:?}", z.warnings);
+    assert!(
+        z.warnings.iter().any(|w| w.contains("$MFT entry 16")
+            && w.contains("claims length 0")
+            && w.contains("0x")),
+        "{:?}",
+        z.warnings
+    );
     let t = get(17);
     assert_eq!(t.path, "\\torn.txt");
-    assert!(t.warnings.iter().any(|w| w.contains("torn")), "{:?}", t.warnings);
+    assert!(
+        t.warnings.iter().any(|w| w.contains("torn")),
+        "{:?}",
+        t.warnings
+    );
     assert_eq!(stats.bad, 1);
-    assert!(stats.errors.iter().any(|e| e.contains("$MFT entry 18") && e.contains("offset 0x2400")), "{:?}", stats.errors);
+    assert!(
+        stats
+            .errors
+            .iter()
+            .any(|e| e.contains("$MFT entry 18") && e.contains("offset 0x2400")),
+        "{:?}",
+        stats.errors
+    );
     let s = get(19);
     assert_eq!(s.path, "\\selfref.txt");
-    assert!(s.warnings.iter().any(|w| w.contains("record 16")), "{:?}", s.warnings);
+    assert!(
+        s.warnings.iter().any(|w| w.contains("record 16")),
+        "{:?}",
+        s.warnings
+    );
 }
 
 /// A small generated volume (100 files in the root: an $INDEX_ALLOCATION).
@@ -193,14 +238,31 @@ fn small_volume() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     let src = d.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
     for i in 0..100 {
-        std::fs::write(src.join(format!("f{i:03}.txt")), vec![b'a' + (i % 26) as u8; 5000]).unwrap();
+        std::fs::write(
+            src.join(format!("f{i:03}.txt")),
+            vec![b'a' + (i % 26) as u8; 5000],
+        )
+        .unwrap();
     }
     let img = d.path().join("v.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let ok = |c: &mut std::process::Command| assert!(c.output().unwrap().status.success());
-    ok(std::process::Command::new("mkntfs").args(["-F", "-T", "-q"]).arg(&img));
-    ok(std::process::Command::new("wimlib-imagex").arg("capture").arg(&src).arg(d.path().join("x.wim")).arg("--compress=none"));
-    ok(std::process::Command::new("wimlib-imagex").arg("apply").arg(d.path().join("x.wim")).arg("1").arg(&img));
+    ok(std::process::Command::new("mkntfs")
+        .args(["-F", "-T", "-q"])
+        .arg(&img));
+    ok(std::process::Command::new("wimlib-imagex")
+        .arg("capture")
+        .arg(&src)
+        .arg(d.path().join("x.wim"))
+        .arg("--compress=none"));
+    ok(std::process::Command::new("wimlib-imagex")
+        .arg("apply")
+        .arg(d.path().join("x.wim"))
+        .arg("1")
+        .arg(&img));
     Some((d, img))
 }
 
@@ -218,14 +280,18 @@ fn attr_offset(rec: &[u8], ty: u32) -> usize {
 
 #[test]
 fn mutated_volumes_report_and_go_on() {
-    let Some((_d, img)) = small_volume() else { return };
+    let Some((_d, img)) = small_volume() else {
+        return;
+    };
     let base = std::fs::read(&img).unwrap();
     let ntfs = common::open(&img, 0);
     let info = ntfs.info().clone();
     let rs = info.record_size as usize;
     let mft_off = info.mft_offset as usize;
     let victim = ntfs.lookup("\\f050.txt").unwrap().unwrap();
-    let vol = |b: Vec<u8>| -> Result<Ntfs, triage_source::SourceError> { Ntfs::open(Arc::new(MemorySource::new(Location::new("mutated"), b))) };
+    let vol = |b: Vec<u8>| -> Result<Ntfs, triage_source::SourceError> {
+        Ntfs::open(Arc::new(MemorySource::new(Location::new("mutated"), b)))
+    };
 
     // 1. The $MFT's $DATA claims 2^40 records: clamped to what its runs map, with a warning.
     let mut b = base.clone();
@@ -233,7 +299,11 @@ fn mutated_volumes_report_and_go_on() {
     b[a + 0x30..a + 0x38].copy_from_slice(&((1u64 << 40) * rs as u64).to_le_bytes());
     let n = vol(b).unwrap();
     assert!(n.info().record_count < 1 << 20, "{}", n.info().record_count);
-    assert!(n.info().warnings.iter().any(|w| w.contains("claims")), "{:?}", n.info().warnings);
+    assert!(
+        n.info().warnings.iter().any(|w| w.contains("claims")),
+        "{:?}",
+        n.info().warnings
+    );
     assert!(n.for_each_entry(|_| {}).unwrap().in_use > 100);
 
     // 2. A file's runlist points into the $MFT (into its own record): reported.
@@ -246,30 +316,61 @@ fn mutated_volumes_report_and_go_on() {
     b[runs..runs + 6].copy_from_slice(&[0x31, 0x02, lcn[0], lcn[1], lcn[2], 0x00]);
     let n = vol(b).unwrap();
     let d = n.open_stream(victim, "").unwrap();
-    assert!(d.warnings().iter().any(|w| w.contains("overlaps the $MFT")), "{:?}", d.warnings());
+    assert!(
+        d.warnings().iter().any(|w| w.contains("overlaps the $MFT")),
+        "{:?}",
+        d.warnings()
+    );
 
     // 3. A runlist that points past the end of the volume: an error, not a read.
     let mut b = base.clone();
     b[runs..runs + 6].copy_from_slice(&[0x31, 0x02, 0xFF, 0xFF, 0x7F, 0x00]);
-    let err = vol(b).unwrap().open_stream(victim, "").unwrap_err().to_string();
+    let err = vol(b)
+        .unwrap()
+        .open_stream(victim, "")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("past the end of the volume"), "{err}");
 
     // 4. Attribute length 0 in the file's record: a warning naming entry and offset.
     let mut b = base.clone();
     b[a + 4..a + 8].copy_from_slice(&0u32.to_le_bytes());
     let e = vol(b).unwrap().entry(victim).unwrap();
-    let want = format!("$MFT entry {victim}: attribute 0x80 at {:#x} claims length 0", a - r);
+    let want = format!(
+        "$MFT entry {victim}: attribute 0x80 at {:#x} claims length 0",
+        a - r
+    );
     assert!(e.warnings.contains(&want), "{:?} vs {want}", e.warnings);
 
-    // 5. The root's index block with a bad fixup: lookups through it fail with the
+    // 5. EFS: the encrypted attribute on the file → reading it is an error saying so.
+    let mut b = base.clone();
+    let si = r + attr_offset(&base[r..r + rs], 0x10);
+    let v = si + u16::from_le_bytes([base[si + 0x14], base[si + 0x15]]) as usize;
+    let fa = u32::from_le_bytes(b[v + 32..v + 36].try_into().unwrap()) | 0x4000;
+    b[v + 32..v + 36].copy_from_slice(&fa.to_le_bytes());
+    let n = vol(b).unwrap();
+    assert!(n.entry(victim).unwrap().flags.encrypted);
+    let err = n.open_stream(victim, "").unwrap_err().to_string();
+    assert!(err.contains("encrypted"), "{err}");
+
+    // 6. The root's index block with a bad fixup: lookups through it fail with the
     //    offset, listing goes on with a warning.
     let mut b = base.clone();
-    let indx = (0..b.len() / 4096).map(|i| i * 4096).find(|&o| &b[o..o + 4] == b"INDX").unwrap();
+    let indx = (0..b.len() / 4096)
+        .map(|i| i * 4096)
+        .find(|&o| &b[o..o + 4] == b"INDX")
+        .unwrap();
     b[indx + 510] ^= 0xFF;
     let n = vol(b).unwrap();
-    let err = (0..100).find_map(|i| n.lookup(&format!("\\f{i:03}.txt")).err()).expect("a lookup crosses the torn block").to_string();
+    let err = (0..100)
+        .find_map(|i| n.lookup(&format!("\\f{i:03}.txt")).err())
+        .expect("a lookup crosses the torn block")
+        .to_string();
     assert!(err.contains("index block") && err.contains("torn"), "{err}");
-    assert!(n.for_each_entry(|_| {}).unwrap().in_use > 100, "the MFT scan does not need the index");
+    assert!(
+        n.for_each_entry(|_| {}).unwrap().in_use > 100,
+        "the MFT scan does not need the index"
+    );
 }
 
 #[test]
@@ -295,7 +396,10 @@ fn garbage_never_panics() {
                 v[at..at + 4].copy_from_slice(b"FILE");
             }
         }
-        if let Ok(n) = Ntfs::open(Arc::new(MemorySource::new(Location::new("garbage"), v.clone()))) {
+        if let Ok(n) = Ntfs::open(Arc::new(MemorySource::new(
+            Location::new("garbage"),
+            v.clone(),
+        ))) {
             let _ = n.for_each_entry(|_| {});
             let _ = n.lookup("\\a\\b");
             let _ = n.open_stream(0, "");

@@ -93,11 +93,7 @@ mod tests {
                 .unwrap();
             assert_eq!(v[0], k as u8);
         }
-        let total: usize = c
-            .shards
-            .iter()
-            .map(|s| s.lock().unwrap().bytes)
-            .sum();
+        let total: usize = c.shards.iter().map(|s| s.lock().unwrap().bytes).sum();
         assert!(total <= 16 * 1024 + SHARDS * 512, "{total}");
         // a recent key is still there, loads are not repeated
         assert!(c.get(999).is_some());

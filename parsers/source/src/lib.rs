@@ -257,7 +257,10 @@ pub fn read_lossy(src: &dyn ByteSource, offset: u64, buf: &mut [u8]) -> Vec<Hole
             Err(e) => {
                 let (skip, why) = match &e {
                     SourceError::Hole {
-                        offset: h, len, why, ..
+                        offset: h,
+                        len,
+                        why,
+                        ..
                     } => {
                         let end = h.saturating_add(*len);
                         (end.saturating_sub(at).max(1), why.clone())

@@ -20,7 +20,13 @@ pub fn gunzip(src: &Path, dst: &Path) {
 
 pub fn unzip(zip: &Path, dir: &Path) -> Option<()> {
     let unzip = triage_testkit::tool("unzip")?;
-    let st = Command::new(unzip).arg("-oq").arg(zip).arg("-d").arg(dir).status().unwrap();
+    let st = Command::new(unzip)
+        .arg("-oq")
+        .arg(zip)
+        .arg("-d")
+        .arg(dir)
+        .status()
+        .unwrap();
     assert!(st.success());
     Some(())
 }
@@ -76,7 +82,11 @@ fn name_paths(e: &Entry, all: &HashMap<u64, Entry>) -> Vec<String> {
     let mut v = vec![e.path.clone()];
     for n in &e.names {
         if let Some(p) = all.get(&n.parent.0) {
-            let base = if p.path == "\\" { String::new() } else { p.path.clone() };
+            let base = if p.path == "\\" {
+                String::new()
+            } else {
+                p.path.clone()
+            };
             v.push(format!("{base}\\{}", n.name));
         }
     }
@@ -94,13 +104,33 @@ pub struct Report {
 /// Compare every line of `fls -m / -r -p` with our enumeration: paths, entry numbers,
 /// $SI and $FN times (seconds, as TSK prints them), sizes, in-use state; and the content
 /// sha256 of every `content_every`-th allocated file against `icat`.
-pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every: usize) -> Option<Report> {
+pub fn compare_with_fls(
+    img: &Path,
+    sector_off: u64,
+    ntfs: &Ntfs,
+    content_every: usize,
+) -> Option<Report> {
     let fls = triage_testkit::tool("fls")?;
     let icat = triage_testkit::tool("icat")?;
-    let out = Command::new(&fls).args(["-f", "ntfs", "-m", "/", "-r", "-p", "-o"]).arg(sector_off.to_string()).arg(img).output().unwrap();
-    assert!(out.status.success(), "fls failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&fls)
+        .args(["-f", "ntfs", "-m", "/", "-r", "-p", "-o"])
+        .arg(sector_off.to_string())
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fls failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let all = all_entries(ntfs);
-    let mut r = Report { checked_paths: 0, checked_times: 0, checked_content: 0, checked_deleted: 0, mismatches: Vec::new() };
+    let mut r = Report {
+        checked_paths: 0,
+        checked_times: 0,
+        checked_content: 0,
+        checked_deleted: 0,
+        mismatches: Vec::new(),
+    };
     let mut content_n = 0usize;
     let mut content_done = std::collections::HashSet::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -127,7 +157,8 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
         };
         let ty: u32 = ino.next().and_then(|x| x.parse().ok()).unwrap_or(0);
         let Some(e) = all.get(&n) else {
-            r.mismatches.push(format!("entry {n} ({name}): fls lists it, we do not"));
+            r.mismatches
+                .push(format!("entry {n} ({name}): fls lists it, we do not"));
             continue;
         };
         let (file_path, stream) = match name.rsplit_once('/') {
@@ -138,7 +169,10 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
             _ => (name.clone(), None),
         };
         // TSK lists a directory's named stream as `dir/.:stream`.
-        let file_path = file_path.strip_suffix("/.").map(str::to_string).unwrap_or(file_path);
+        let file_path = file_path
+            .strip_suffix("/.")
+            .map(str::to_string)
+            .unwrap_or(file_path);
         let want = file_path.replace('/', "\\");
         if let Some(orphan) = want.strip_prefix("\\$OrphanFiles") {
             r.checked_deleted += 1;
@@ -146,23 +180,32 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
             if orphan == format!("\\OrphanFile-{n}") && e.names.is_empty() && e.path.is_empty() {
                 continue;
             }
-            if !e.path.starts_with("\\$Orphan") || !e.path.ends_with(orphan.rsplit('\\').next().unwrap_or("")) {
-                r.mismatches.push(format!("entry {n}: fls has orphan {want}, we have {}", e.path));
+            if !e.path.starts_with("\\$Orphan")
+                || !e.path.ends_with(orphan.rsplit('\\').next().unwrap_or(""))
+            {
+                r.mismatches.push(format!(
+                    "entry {n}: fls has orphan {want}, we have {}",
+                    e.path
+                ));
             }
             continue;
         }
         if deleted {
             r.checked_deleted += 1;
             if e.in_use {
-                r.mismatches.push(format!("entry {n} {want}: fls says deleted, we say in use"));
+                r.mismatches
+                    .push(format!("entry {n} {want}: fls says deleted, we say in use"));
             }
         } else if !e.in_use {
-            r.mismatches.push(format!("entry {n} {want}: fls says allocated, we say deleted"));
+            r.mismatches.push(format!(
+                "entry {n} {want}: fls says allocated, we say deleted"
+            ));
         }
         r.checked_paths += 1;
         let paths = name_paths(e, &all);
         if !paths.contains(&want) {
-            r.mismatches.push(format!("entry {n}: fls path {want:?}, ours {paths:?}"));
+            r.mismatches
+                .push(format!("entry {n}: fls path {want:?}, ours {paths:?}"));
             continue;
         }
         // body: atime|mtime|ctime|crtime
@@ -173,7 +216,10 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
             let times = e.names.iter().find(|x| x.name == last).map(|x| x.times);
             match times {
                 Some(t) if ours(t) == body => r.checked_times += 1,
-                other => r.mismatches.push(format!("entry {n} {want}: $FN times fls {body:?}, ours {:?}", other.map(ours))),
+                other => r.mismatches.push(format!(
+                    "entry {n} {want}: $FN times fls {body:?}, ours {:?}",
+                    other.map(ours)
+                )),
             }
             continue;
         }
@@ -181,7 +227,10 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
             if ours(si.times()) == body {
                 r.checked_times += 1;
             } else {
-                r.mismatches.push(format!("entry {n} {want}: $SI times fls {body:?}, ours {:?}", ours(si.times())));
+                r.mismatches.push(format!(
+                    "entry {n} {want}: $SI times fls {body:?}, ours {:?}",
+                    ours(si.times())
+                ));
             }
         }
         if ty != 128 || e.is_dir {
@@ -190,10 +239,16 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
         let size: u64 = f[6].parse().unwrap_or(0);
         match &stream {
             Some(s) if !e.streams.contains(s) => {
-                r.mismatches.push(format!("entry {n} {want}: fls has stream {s:?}, ours {:?}", e.streams));
+                r.mismatches.push(format!(
+                    "entry {n} {want}: fls has stream {s:?}, ours {:?}",
+                    e.streams
+                ));
                 continue;
             }
-            None if size != e.size && n != 8 => r.mismatches.push(format!("entry {n} {want}: size fls {size}, ours {}", e.size)),
+            None if size != e.size && n != 8 => r.mismatches.push(format!(
+                "entry {n} {want}: size fls {size}, ours {}",
+                e.size
+            )),
             _ => {}
         }
         if deleted || n < 16 || !content_done.insert((n, stream.clone())) {
@@ -203,13 +258,31 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
         if content_every == 0 || content_n % content_every != 0 {
             continue;
         }
-        let spec = format!("{n}-{}", f[2].split('-').skip(1).collect::<Vec<_>>().join("-"));
-        let o = Command::new(&icat).args(["-f", "ntfs", "-o"]).arg(sector_off.to_string()).arg(img).arg(&spec).output().unwrap();
+        let spec = format!(
+            "{n}-{}",
+            f[2].split('-').skip(1).collect::<Vec<_>>().join("-")
+        );
+        let o = Command::new(&icat)
+            .args(["-f", "ntfs", "-o"])
+            .arg(sector_off.to_string())
+            .arg(img)
+            .arg(&spec)
+            .output()
+            .unwrap();
         let theirs = format!("{:x}", Sha256::digest(&o.stdout));
-        match ntfs.open_stream(n, stream.as_deref().unwrap_or("")).map_err(|e| e.to_string()).and_then(|d| sha(&d).map_err(|e| e.to_string())) {
+        match ntfs
+            .open_stream(n, stream.as_deref().unwrap_or(""))
+            .map_err(|e| e.to_string())
+            .and_then(|d| sha(&d).map_err(|e| e.to_string()))
+        {
             Ok(ours) if ours == theirs => r.checked_content += 1,
-            Ok(ours) => r.mismatches.push(format!("entry {n} {want}{}: sha256 icat {theirs}, ours {ours}", stream.map(|s| format!(":{s}")).unwrap_or_default())),
-            Err(err) => r.mismatches.push(format!("entry {n} {want}: we could not read it: {err}")),
+            Ok(ours) => r.mismatches.push(format!(
+                "entry {n} {want}{}: sha256 icat {theirs}, ours {ours}",
+                stream.map(|s| format!(":{s}")).unwrap_or_default()
+            )),
+            Err(err) => r
+                .mismatches
+                .push(format!("entry {n} {want}: we could not read it: {err}")),
         }
     }
     Some(r)
@@ -219,7 +292,14 @@ pub fn compare_with_fls(img: &Path, sector_off: u64, ntfs: &Ntfs, content_every:
 /// FILETIME-style strings `YYYY-MM-DD HH:MM:SS.fffffff`.
 pub fn istat_times(img: &Path, sector_off: u64, n: u64) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let istat = triage_testkit::tool("istat")?;
-    let o = Command::new(istat).env("TZ", "UTC").arg("-o").arg(sector_off.to_string()).arg(img).arg(n.to_string()).output().unwrap();
+    let o = Command::new(istat)
+        .env("TZ", "UTC")
+        .arg("-o")
+        .arg(sector_off.to_string())
+        .arg(img)
+        .arg(n.to_string())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     let mut si = Vec::new();
     let mut fns: Vec<Vec<String>> = Vec::new();
