@@ -220,7 +220,7 @@ fn evidence_is_not_modified() {
 }
 
 #[test]
-fn scan_lists_unhandled_formats_as_skipped_with_a_reason() {
+fn scan_lists_every_disk_sample_with_its_format_and_a_reason() {
     let Some(shared) = shared_dir() else { return };
     let out = bin()
         .args(["scan", "-q", "--format", "csv", "--records", "inputs"])
@@ -230,20 +230,27 @@ fn scan_lists_unhandled_formats_as_skipped_with_a_reason() {
         .stdout
         .clone();
     let (_, rows) = parse_csv(&String::from_utf8(out).unwrap());
-    assert_eq!(rows.len(), 5, "every disk sample is listed");
+    // Properties per file, not a count of the set: every file in the folder is listed.
+    let files = std::fs::read_dir(shared.join("samples/disk")).unwrap().count();
+    assert_eq!(rows.len(), files, "every disk sample is listed");
     let e01 = rows
         .iter()
-        .find(|r| r["input"].ends_with("image.E01"))
+        .find(|r| r["input"].ends_with("/image.E01"))
         .unwrap();
     assert_eq!(e01["format"], "ewf");
+    // An ext2 volume is opened, named and not analysed further.
+    assert_eq!(e01["analyser"], "disk");
+    assert!(e01["detail"].contains("ext2"), "{e01:?}");
     let qcow = rows
         .iter()
         .find(|r| r["input"].ends_with("vsstest.qcow2"))
         .unwrap();
     assert_eq!(qcow["format"], "qcow2");
+    assert_eq!(qcow["status"], "analysed", "{qcow:?}");
+    assert!(qcow["detail"].contains("NTFS"), "{qcow:?}");
     let vhd = rows
         .iter()
-        .find(|r| r["input"].ends_with("image.vhd"))
+        .find(|r| r["input"].ends_with("/image.vhd"))
         .unwrap();
     assert_eq!(vhd["format"], "vhd");
     for r in &rows {
