@@ -33,3 +33,10 @@ pub use system::{
     SessionManagerConfig, Subsystems, SystemConfig,
 };
 pub use value::{Data, RegValue};
+
+mod amcache;
+mod bam;
+mod shimcache;
+pub use amcache::{amcache, hive_is_amcache};
+pub use bam::{bam, ExecutionEntry, ExecutionFacts};
+pub use shimcache::{parse_appcompatcache, shimcache};

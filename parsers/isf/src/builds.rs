@@ -21,6 +21,23 @@ pub struct KnownBuild {
 }
 
 pub const KNOWN_NTKRNLMP: &[KnownBuild] = &[
+    // Windows 7 SP1 and 8.1: the builds are given with the files (ntoskrnl 6.1.7601.24540
+    // and 6.3.9600.19913, issue #13); their layouts fit (`_EPROCESS` 0x4f8 and 0x700
+    // bytes, and no `ObHeaderCookie` symbol: it came with Windows 10).
+    KnownBuild {
+        guid: "339E74133576439CBCDF7E0229DA3773",
+        age: 1,
+        build: 7601,
+        revision: 24540,
+        product: "Windows 7 SP1 / Server 2008 R2",
+    },
+    KnownBuild {
+        guid: "22597D0B40394E23936F6A24C6C52D5B",
+        age: 1,
+        build: 9600,
+        revision: 19913,
+        product: "Windows 8.1 / Server 2012 R2",
+    },
     KnownBuild {
         guid: "DBBC830E3E9A48FDA25A2144C146930E",
         age: 1,

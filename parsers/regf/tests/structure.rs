@@ -8,12 +8,14 @@ fn base_blocks_and_bins_are_consistent() {
         return;
     };
     let mut seen = 0;
+    let mut hives = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name.contains(".LOG") || name.ends_with(".json") {
             continue;
         }
+        hives += 1;
         let bytes = std::fs::read(&path).unwrap();
         let hive = Hive::from_bytes(&bytes).unwrap();
         let bb = hive.base_block();
@@ -60,7 +62,9 @@ fn base_blocks_and_bins_are_consistent() {
         assert!(allocated_nk >= hive.walk().keys, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, 16, "every shared hive");
+    // Every hive in the folder went through every check (per file, not a fixed count).
+    assert_eq!(seen, hives, "every shared hive");
+    assert!(hives > 0);
 }
 
 #[test]

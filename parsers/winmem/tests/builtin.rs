@@ -32,7 +32,12 @@ fn every_shipped_isf_matches_its_builtin_entry() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 8, "the eight JPCERT/CC ISFs");
+    // Every ntkrnlmp ISF in the directory was checked (per file, not a fixed count).
+    assert_eq!(
+        checked,
+        dir.entries.iter().filter(|e| e.pdb_name == "ntkrnlmp.pdb").count()
+    );
+    assert!(checked > 0);
 }
 
 #[test]

@@ -1,0 +1,187 @@
+//! The parallel walk over a file's chunks.
+
+use crate::events::{classify, is_candidate, Found};
+use crate::{EvtxFile, Scan, CHUNK_SIZE, FILE_HEADER_SIZE};
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, ParserSettings};
+use rayon::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use triage_source::{Location, SourceError};
+
+const LAYER: &str = "evtx chunk";
+
+/// Reads every chunk of `file` in parallel and returns its process events, boot markers,
+/// record count, channel and the damage it met. Never panics: a chunk the `evtx` crate
+/// panics on is reported and skipped.
+pub fn scan(file: &EvtxFile<'_>) -> Scan {
+    let settings = Arc::new(
+        ParserSettings::new()
+            .validate_checksums(true)
+            .recover_records(false)
+            .num_threads(1),
+    );
+    let mut out = Scan::default();
+    if let Some(err) = header_error(file) {
+        out.errors.push(err);
+    }
+    let parts: Vec<Scan> = (0..file.chunk_count())
+        .into_par_iter()
+        .map(|n| scan_chunk_guarded(file, n, &settings))
+        .collect();
+    for part in parts {
+        out.records += part.records;
+        out.processes.extend(part.processes);
+        out.boots.extend(part.boots);
+        out.errors.extend(part.errors);
+        if out.channel.is_none() {
+            out.channel = part.channel;
+        }
+    }
+    let tail = file.bytes().len().saturating_sub(FILE_HEADER_SIZE) % CHUNK_SIZE;
+    if tail != 0 {
+        let off = file.bytes().len() - tail;
+        out.errors.push(corrupt(
+            file.location(),
+            off as u64,
+            format!("{tail} bytes of a truncated chunk"),
+        ));
+    }
+    // Chunks of a log that wrapped around are not in record order in the file.
+    out.processes.sort_by_key(|p| p.record_id);
+    out.boots.sort_by_key(|b| b.record_id);
+    out
+}
+
+fn corrupt(loc: &Location, offset: u64, what: String) -> SourceError {
+    SourceError::corrupt(loc, LAYER, offset, what)
+}
+
+/// The file header's CRC32 (over its first 120 bytes, stored at 124), reported but not
+/// needed: the chunks are found by position.
+fn header_error(file: &EvtxFile<'_>) -> Option<SourceError> {
+    let data = file.bytes();
+    let (Some(covered), Some(stored)) = (data.get(..120), data.get(124..128)) else {
+        return Some(SourceError::corrupt(
+            file.location(),
+            "evtx file header",
+            0,
+            "truncated file header",
+        ));
+    };
+    let stored = u32::from_le_bytes(stored.try_into().ok()?);
+    let computed = evtx::checksum_ieee(covered);
+    (stored != computed).then(|| {
+        SourceError::corrupt(
+            file.location(),
+            "evtx file header",
+            0,
+            format!("header checksum {stored:#010x}, computed {computed:#010x}"),
+        )
+    })
+}
+
+fn scan_chunk_guarded(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> Scan {
+    let offset = (FILE_HEADER_SIZE + n * CHUNK_SIZE) as u64;
+    match catch_unwind(AssertUnwindSafe(|| scan_chunk(file, n, settings))) {
+        Ok(part) => part,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Scan {
+                errors: vec![corrupt(
+                    file.location(),
+                    offset,
+                    format!("chunk {n}: the evtx parser panicked: {why}"),
+                )],
+                ..Scan::default()
+            }
+        }
+    }
+}
+
+fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> Scan {
+    let mut out = Scan::default();
+    let offset = FILE_HEADER_SIZE + n * CHUNK_SIZE;
+    let loc = file.location();
+    let Some(bytes) = file.bytes().get(offset..offset + CHUNK_SIZE) else {
+        return out;
+    };
+    // A dirty log can have unused, zeroed chunks between used ones.
+    if bytes.iter().all(|&b| b == 0) {
+        return out;
+    }
+    let fail = |what: String| corrupt(loc, offset as u64, format!("chunk {n}: {what}"));
+    let mut data = match EvtxChunkData::new(bytes.to_vec(), true) {
+        Ok(data) => data,
+        Err(e) => {
+            out.errors.push(fail(chain(&e)));
+            return out;
+        }
+    };
+    let mut chunk = match data.parse(settings.clone()) {
+        Ok(chunk) => chunk,
+        Err(e) => {
+            out.errors.push(fail(chain(&e)));
+            return out;
+        }
+    };
+    for record in chunk.iter() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                out.errors.push(record_error(loc, offset, n, &e));
+                continue;
+            }
+        };
+        out.records += 1;
+        let id = record.event_record_id;
+        if !is_candidate(&record) && out.channel.is_some() {
+            continue;
+        }
+        let header_time = record.timestamp;
+        let value = match record.into_json_value() {
+            Ok(v) => v.data,
+            Err(e) => {
+                out.errors.push(fail(format!("record {id}: {}", chain(&e))));
+                continue;
+            }
+        };
+        let (found, channel) = classify(&value, id, header_time);
+        if out.channel.is_none() {
+            out.channel = channel;
+        }
+        match found {
+            Some(Found::Process(p)) => out.processes.push(p),
+            Some(Found::Boot(b)) => out.boots.push(b),
+            None => {}
+        }
+    }
+    out
+}
+
+/// A record error, at its own offset when the parser says where it is.
+fn record_error(loc: &Location, chunk_off: usize, n: usize, e: &EvtxError) -> SourceError {
+    let at = match e {
+        EvtxError::FailedToReadRecordAt { offset, .. } => chunk_off as u64 + offset,
+        _ => chunk_off as u64,
+    };
+    corrupt(loc, at, format!("chunk {n} (at {chunk_off:#x}): {}", chain(e)))
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    // Bounded: error chains are built by code, but stay careful.
+    for _ in 0..16 {
+        let Some(c) = cur else { break };
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,86 @@
+//! Bounds-checked little-endian reads over the SCCA stream: every read names the layer
+//! it serves, so a short or lying file becomes an [`Error::Corrupt`] with its offset.
+
+use crate::Error;
+
+/// The SCCA stream (the file, or a MAM file's decompressed data).
+#[derive(Clone, Copy)]
+pub(crate) struct Buf<'a> {
+    pub data: &'a [u8],
+    /// Offsets are in decompressed data (reported in errors).
+    pub decompressed: bool,
+}
+
+impl<'a> Buf<'a> {
+    pub fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    pub fn corrupt(&self, layer: &'static str, offset: u64, what: impl Into<String>) -> Error {
+        Error::Corrupt {
+            layer,
+            offset,
+            what: what.into(),
+            decompressed: self.decompressed,
+        }
+    }
+
+    pub fn unsupported(&self, layer: &'static str, offset: u64, what: impl Into<String>) -> Error {
+        Error::Unsupported {
+            layer,
+            offset,
+            what: what.into(),
+            decompressed: self.decompressed,
+        }
+    }
+
+    /// `len` bytes at `offset`, or an error saying what was cut short.
+    pub fn slice(&self, layer: &'static str, offset: u64, len: u64, what: &str) -> Result<&'a [u8], Error> {
+        let end = offset.checked_add(len);
+        match end {
+            Some(end) if end <= self.len() => Ok(&self.data[offset as usize..end as usize]),
+            _ => Err(self.corrupt(
+                layer,
+                offset,
+                format!(
+                    "{what}: {len} bytes at {offset:#x} run past the end of the data ({:#x} bytes)",
+                    self.len()
+                ),
+            )),
+        }
+    }
+
+    pub fn u32(&self, layer: &'static str, offset: u64, what: &str) -> Result<u32, Error> {
+        let b = self.slice(layer, offset, 4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// Little-endian u32 of a slice known to hold at least `at + 4` bytes (or 0).
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .unwrap_or(0)
+}
+
+/// Little-endian u64 of a slice (or 0 when short).
+pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .map(|s| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        })
+        .unwrap_or(0)
+}
+
+/// UTF-16LE up to the first NUL (or the end); unpaired surrogates become U+FFFD.
+pub(crate) fn utf16z(b: &[u8]) -> String {
+    let units = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0);
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
