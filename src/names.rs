@@ -51,6 +51,7 @@ const GENUINE_NEIGHBOURS: &[&str] = &[
     "scss.exe",
     "less.exe", // Git for Windows
     "ssp.exe",  // Sophos
+    "msmsgs.exe", // Windows Messenger (XP, Program Files\Messenger and ServicePackFiles)
 ];
 
 /// Is `name` (a file name, no directory) exactly a protected name, ignoring ASCII case?
@@ -447,6 +448,9 @@ const GENUINE_ROOTS: &[(&str, Option<&str>)] = &[
     // Windows XP / 2003: the file-protection cache and service-pack backups.
     ("/windows/system32/dllcache", None),
     ("/windows/$ntservicepackuninstall$", None),
+    // XP/2003 hotfix backups: `$NtUninstallKB956572$`, `$hf_mig$\KB956572\SP3QFE`.
+    ("/windows/$ntuninstall*$", None),
+    ("/windows/$hf_mig$/**", None),
     ("/windows/servicepackfiles/**", None),
     // Container base layers: Windows Sandbox and Docker keep a whole System32.
     (
@@ -474,7 +478,15 @@ fn matches_root(d: &str, root: &(&str, Option<&str>), protected: &str) -> bool {
     if dc.len() < pc.len() || (!deep && dc.len() != pc.len()) {
         return false;
     }
-    pc.iter().zip(&dc).all(|(p, c)| *p == "*" || p == c)
+    pc.iter().zip(&dc).all(|(p, c)| component_matches(p, c))
+}
+
+/// A pattern component: literal, `*` (any), or one `*` inside (`$ntuninstall*$`).
+fn component_matches(pattern: &str, c: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == c,
+        Some((pre, post)) => c.len() >= pre.len() + post.len() && c.starts_with(pre) && c.ends_with(post),
+    }
 }
 
 /// Lower-case, forward slashes, `\SystemRoot` / `%SystemRoot%` read as `windows`,

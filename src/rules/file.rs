@@ -201,7 +201,13 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
                 why,
             ));
         }
-    } else if let Some((p, how)) = names::lookalike(name) {
+    } else if let Some((p, how)) = names::lookalike(name).filter(|(p, how)| {
+        // `services.exe.000` in `$NtServicePackUninstall$`: a servicing backup of the
+        // genuine binary under a non-executable extension, where Windows keeps them.
+        !(*how == Lookalike::DoubleExtension
+            && name.to_ascii_lowercase().starts_with(&format!("{p}."))
+            && names::is_genuine_location(p, split_dir(&f.path), !f.volume.is_empty()))
+    }) {
         let sev = match how {
             Lookalike::EditDistance(_) => Severity::Medium,
             _ => Severity::High,
@@ -226,7 +232,9 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
 
     let is_smss = protected == Some("smss.exe") || vname.as_deref() == Some("smss.exe");
     if is_smss {
-        if !f.subsystem.eq_ignore_ascii_case("native") {
+        // Only a parsed PE has a subsystem to judge (a file that could not be read as one
+        // is reported with its warning instead).
+        if !f.subsystem.is_empty() && !f.subsystem.eq_ignore_ascii_case("native") {
             out.push(finding(
                 "SMSS-FILE-NOT-NATIVE",
                 Severity::High,

@@ -10,6 +10,14 @@ use std::sync::Arc;
 use triage_source::{Location, SourceError};
 
 const LAYER: &str = "evtx chunk";
+const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+
+/// The chunk count in the file header (a u16 at offset 42).
+fn header_chunks(file: &EvtxFile<'_>) -> usize {
+    file.bytes()
+        .get(42..44)
+        .map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
 
 /// Reads every chunk of `file` in parallel and returns its process events, boot markers,
 /// record count, channel and the damage it met. Never panics: a chunk the `evtx` crate
@@ -39,8 +47,10 @@ pub fn scan(file: &EvtxFile<'_>) -> Scan {
         }
     }
     let tail = file.bytes().len().saturating_sub(FILE_HEADER_SIZE) % CHUNK_SIZE;
-    if tail != 0 {
-        let off = file.bytes().len() - tail;
+    let tail_off = file.bytes().len() - tail;
+    // Slack after the last chunk is common; only a chunk that was cut short is damage.
+    if tail != 0 && file.bytes().get(tail_off..).is_some_and(|t| t.starts_with(CHUNK_MAGIC)) {
+        let off = tail_off;
         out.errors.push(corrupt(
             file.location(),
             off as u64,
@@ -110,8 +120,10 @@ fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> 
     let Some(bytes) = file.bytes().get(offset..offset + CHUNK_SIZE) else {
         return out;
     };
-    // A dirty log can have unused, zeroed chunks between used ones.
-    if bytes.iter().all(|&b| b == 0) {
+    // A dirty log can have unused, zeroed chunks between used ones; past the chunks the
+    // header counts, the file's preallocated space holds old bytes that aren't chunks.
+    if bytes.iter().all(|&b| b == 0) || (n >= header_chunks(file) && !bytes.starts_with(CHUNK_MAGIC))
+    {
         return out;
     }
     let fail = |what: String| corrupt(loc, offset as u64, format!("chunk {n}: {what}"));

@@ -51,8 +51,19 @@ def main():
     except Exception as e:  # noqa: BLE001 - reported to the test, which decides
         print(json.dumps({"error": str(e)}))
         return
+    out = []
     # The amcache plugin appends volume keys that carry values as raw key objects; drop them.
-    print(json.dumps([plain(e) for e in p.entries if isinstance(e, dict)]))
+    for e in p.entries:
+        if not isinstance(e, dict):
+            continue
+        e = plain(e)
+        # LinkDate is text ("MM/DD/YYYY HH:MM:SS", UTC); give it as microseconds too.
+        ld = e.get("link_date")
+        if isinstance(ld, str) and ld:
+            t = datetime.datetime.strptime(ld, "%m/%d/%Y %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+            e["link_date_us"] = (t - EPOCH) // datetime.timedelta(microseconds=1)
+        out.append(e)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,13 @@ impl<'a> Buf<'a> {
     }
 
     /// `len` bytes at `offset`, or an error saying what was cut short.
-    pub fn slice(&self, layer: &'static str, offset: u64, len: u64, what: &str) -> Result<&'a [u8], Error> {
+    pub fn slice(
+        &self,
+        layer: &'static str,
+        offset: u64,
+        len: u64,
+        what: &str,
+    ) -> Result<&'a [u8], Error> {
         let end = offset.checked_add(len);
         match end {
             Some(end) if end <= self.len() => Ok(&self.data[offset as usize..end as usize]),

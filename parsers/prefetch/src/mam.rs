@@ -20,9 +20,12 @@ fn err(offset: u64, what: String) -> Error {
 
 /// The SCCA stream inside a MAM file.
 pub(crate) fn decompress(data: &[u8]) -> Result<Vec<u8>, Error> {
-    let header = data
-        .get(..8)
-        .ok_or_else(|| err(0, format!("header needs 8 bytes, the file has {}", data.len())))?;
+    let header = data.get(..8).ok_or_else(|| {
+        err(
+            0,
+            format!("header needs 8 bytes, the file has {}", data.len()),
+        )
+    })?;
     let kind = header[3];
     if kind != 0x04 {
         let name = match kind {
@@ -35,7 +38,9 @@ pub(crate) fn decompress(data: &[u8]) -> Result<Vec<u8>, Error> {
         return Err(Error::Unsupported {
             layer: LAYER,
             offset: 3,
-            what: format!("MAM compression type {kind:#04x} ({name}); only 0x04 (LZXPRESS Huffman) is read"),
+            what: format!(
+                "MAM compression type {kind:#04x} ({name}); only 0x04 (LZXPRESS Huffman) is read"
+            ),
             decompressed: false,
         });
     }
@@ -44,16 +49,24 @@ pub(crate) fn decompress(data: &[u8]) -> Result<Vec<u8>, Error> {
         return Err(Error::Unsupported {
             layer: LAYER,
             offset: 4,
-            what: format!("uncompressed size {size} bytes (above the {MAX_UNCOMPRESSED}-byte limit)"),
+            what: format!(
+                "uncompressed size {size} bytes (above the {MAX_UNCOMPRESSED}-byte limit)"
+            ),
             decompressed: false,
         });
     }
     if size < 8 {
-        return Err(err(4, format!("uncompressed size {size} is too small for an SCCA header")));
+        return Err(err(
+            4,
+            format!("uncompressed size {size} is too small for an SCCA header"),
+        ));
     }
     triage_compress::xpress_huffman::decompress(&data[8..], size as usize).map_err(|e| {
         // The decoder's offsets are in its input, which starts after the 8-byte header.
         let at = e.offset().map_or(8, |o| o.saturating_add(8));
-        err(at, format!("LZXPRESS Huffman stream of {size} bytes does not decode: {e}"))
+        err(
+            at,
+            format!("LZXPRESS Huffman stream of {size} bytes does not decode: {e}"),
+        )
     })
 }

@@ -74,7 +74,15 @@ fn layout(buf: &Buf, version: u32) -> Result<Layout, Error> {
 }
 
 /// `count` entries of `size` bytes at `offset` must lie inside the data.
-fn check_array(buf: &Buf, layer: &'static str, at: u64, offset: u32, count: u32, size: u64, what: &str) -> Result<(), Error> {
+fn check_array(
+    buf: &Buf,
+    layer: &'static str,
+    at: u64,
+    offset: u32,
+    count: u32,
+    size: u64,
+    what: &str,
+) -> Result<(), Error> {
     let bytes = u64::from(count) * size;
     let end = u64::from(offset) + bytes;
     if end > buf.len() {
@@ -90,6 +98,28 @@ fn check_array(buf: &Buf, layer: &'static str, at: u64, offset: u32, count: u32,
     Ok(())
 }
 
+/// A section the file information points at (`field` is where its offset is stored).
+fn section<'a>(
+    buf: &Buf<'a>,
+    layer: &'static str,
+    field: u64,
+    offset: u32,
+    size: u32,
+) -> Result<&'a [u8], Error> {
+    let end = u64::from(offset) + u64::from(size);
+    if end > buf.len() {
+        return Err(buf.corrupt(
+            layer,
+            field,
+            format!(
+                "{size} bytes at {offset:#x} run past the end of the data ({:#x} bytes)",
+                buf.len()
+            ),
+        ));
+    }
+    Ok(&buf.data[offset as usize..end as usize])
+}
+
 pub(crate) fn parse(data: &[u8], decompressed: bool) -> Result<Prefetch, Error> {
     let buf = Buf { data, decompressed };
     let mut warnings = Vec::new();
@@ -100,7 +130,11 @@ pub(crate) fn parse(data: &[u8], decompressed: bool) -> Result<Prefetch, Error> 
     if u64::from(declared) != buf.len() {
         warnings.push(format!(
             "file header declares {declared} bytes, the {} has {}",
-            if decompressed { "decompressed data" } else { "file" },
+            if decompressed {
+                "decompressed data"
+            } else {
+                "file"
+            },
             buf.len()
         ));
     }
@@ -118,10 +152,34 @@ pub(crate) fn parse(data: &[u8], decompressed: bool) -> Result<Prefetch, Error> 
         .collect();
     let run_count = le32(info, lay.run_count as usize);
 
-    check_array(&buf, FI, HEADER_SIZE, metrics_off, metrics_n, lay.metrics_entry, "file metrics array")?;
-    check_array(&buf, FI, HEADER_SIZE + 8, trace_off, trace_n, lay.trace_entry, "trace chains array")?;
-    let names = buf.slice(NAMES, names_off.into(), names_size.into(), "filename strings section")?;
-    let files = read_files(&buf, &lay, metrics_off, metrics_n, names, names_off, &mut warnings)?;
+    check_array(
+        &buf,
+        FI,
+        HEADER_SIZE,
+        metrics_off,
+        metrics_n,
+        lay.metrics_entry,
+        "file metrics array",
+    )?;
+    check_array(
+        &buf,
+        FI,
+        HEADER_SIZE + 8,
+        trace_off,
+        trace_n,
+        lay.trace_entry,
+        "trace chains array",
+    )?;
+    let names = section(&buf, NAMES, HEADER_SIZE + 16, names_off, names_size)?;
+    let files = read_files(
+        &buf,
+        &lay,
+        metrics_off,
+        metrics_n,
+        names,
+        names_off,
+        &mut warnings,
+    )?;
     let volumes = read_volumes(&buf, &lay, vol_off, vol_n, vol_size, &mut warnings)?;
     let executable_path = find_executable(&executable, &files);
     Ok(Prefetch {
@@ -178,8 +236,11 @@ fn read_volumes(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PrefetchVolume>, Error> {
     let base = u64::from(vol_off);
-    let section = buf.slice(VOLS, base, size.into(), "volume information")?;
-    let sec = Buf { data: section, decompressed: buf.decompressed };
+    let section = section(buf, VOLS, HEADER_SIZE + 24, vol_off, size)?;
+    let sec = Buf {
+        data: section,
+        decompressed: buf.decompressed,
+    };
     if u64::from(count) * lay.volume_entry > section.len() as u64 {
         return Err(buf.corrupt(
             VOLS,
@@ -194,9 +255,15 @@ fn read_volumes(
     for n in 0..u64::from(count) {
         let rel = n * lay.volume_entry;
         let at = base + rel;
-        let e = sec.slice(VOLS, rel, lay.volume_entry, "volume entry").map_err(|_| {
-            buf.corrupt(VOLS, at, format!("volume {} entry runs past the section", n + 1))
-        })?;
+        let e = sec
+            .slice(VOLS, rel, lay.volume_entry, "volume entry")
+            .map_err(|_| {
+                buf.corrupt(
+                    VOLS,
+                    at,
+                    format!("volume {} entry runs past the section", n + 1),
+                )
+            })?;
         let (path_off, path_chars) = (u64::from(le32(e, 0)), u64::from(le32(e, 4)));
         let created = le64(e, 8);
         let serial = le32(e, 16);

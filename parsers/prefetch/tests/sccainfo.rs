@@ -43,9 +43,7 @@ fn sccainfo(tool: &Path, file: &Path) -> Option<Oracle> {
             "Prefetch hash" => o.hash = hex(value),
             "Executable filename" => o.executable = value.to_string(),
             "Run count" => o.run_count = value.parse().unwrap(),
-            "Last run time" if !value.starts_with("Not set") => {
-                o.last_runs.push(value.to_string())
-            }
+            "Last run time" if !value.starts_with("Not set") => o.last_runs.push(value.to_string()),
             "Filename" => o.files.push(value.to_string()),
             "Device path" => {
                 if let Some(v) = volume.take() {
@@ -162,7 +160,10 @@ fn every_sample_matches_sccainfo() {
         if let Some(p) = &ours.executable_path {
             assert!(ours.files.contains(p));
             let last = p.rsplit('\\').next().unwrap().to_uppercase();
-            assert!(last.starts_with(&ours.executable.to_uppercase()), "{name}: {p}");
+            assert!(
+                last.starts_with(&ours.executable.to_uppercase()),
+                "{name}: {p}"
+            );
         }
         assert!(ours.warnings.is_empty(), "{name}: {:?}", ours.warnings);
         compared += 1;
