@@ -49,8 +49,8 @@ const GENUINE_NEIGHBOURS: &[&str] = &[
     "srmhost.exe",   // File Server Resource Manager
     "scshost.exe",
     "scss.exe",
-    "less.exe", // Git for Windows
-    "ssp.exe",  // Sophos
+    "less.exe",   // Git for Windows
+    "ssp.exe",    // Sophos
     "msmsgs.exe", // Windows Messenger (XP, Program Files\Messenger and ServicePackFiles)
 ];
 
@@ -485,7 +485,9 @@ fn matches_root(d: &str, root: &(&str, Option<&str>), protected: &str) -> bool {
 fn component_matches(pattern: &str, c: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == c,
-        Some((pre, post)) => c.len() >= pre.len() + post.len() && c.starts_with(pre) && c.ends_with(post),
+        Some((pre, post)) => {
+            c.len() >= pre.len() + post.len() && c.starts_with(pre) && c.ends_with(post)
+        }
     }
 }
 

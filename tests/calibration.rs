@@ -17,7 +17,10 @@ fn genuine_windows_paths_raise_nothing_at_medium_or_above() {
     for line in text.lines().skip(1) {
         let path = line.split('\t').next().unwrap_or("");
         // `C:\...` as found on the system volume: the path inside the volume.
-        let in_volume = path.get(2..).filter(|_| path.as_bytes().get(1) == Some(&b':')).unwrap_or(path);
+        let in_volume = path
+            .get(2..)
+            .filter(|_| path.as_bytes().get(1) == Some(&b':'))
+            .unwrap_or(path);
         let name = in_volume.rsplit('\\').next().unwrap_or("");
         if name.is_empty() {
             continue;
@@ -51,10 +54,16 @@ fn the_planted_lookalikes_still_raise() {
         (r"\ProgramData\srnss.exe", "FILE-LOOKALIKE"),
         ("\\ProgramData\\\u{0455}mss.exe", "FILE-LOOKALIKE"),
         (r"\Users\Public\smss.exe", "FILE-PROTECTED-PATH"),
-        (r"\Users\Public\Windows\System32\smss.exe", "FILE-PROTECTED-PATH"),
+        (
+            r"\Users\Public\Windows\System32\smss.exe",
+            "FILE-PROTECTED-PATH",
+        ),
         (r"\Windows\smss.exe", "FILE-PROTECTED-PATH"),
         (r"\Windows\Temp\lsass.exe", "FILE-PROTECTED-PATH"),
-        (r"\ProgramData\Docker\windowsfilter\x\Users\smss.exe", "FILE-PROTECTED-PATH"),
+        (
+            r"\ProgramData\Docker\windowsfilter\x\Users\smss.exe",
+            "FILE-PROTECTED-PATH",
+        ),
     ] {
         let rec = FileRecord {
             input: "t.E01".into(),
@@ -63,7 +72,10 @@ fn the_planted_lookalikes_still_raise() {
             volume: "t.E01 › p2 NTFS".into(),
             ..Default::default()
         };
-        let got: Vec<_> = rules::file::check(&rec).into_iter().map(|f| f.rule).collect();
+        let got: Vec<_> = rules::file::check(&rec)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect();
         assert!(got.contains(&rule), "{path}: {got:?}");
     }
     // And the genuine places stay quiet.

@@ -231,7 +231,9 @@ fn scan_lists_every_disk_sample_with_its_format_and_a_reason() {
         .clone();
     let (_, rows) = parse_csv(&String::from_utf8(out).unwrap());
     // Properties per file, not a count of the set: every file in the folder is listed.
-    let files = std::fs::read_dir(shared.join("samples/disk")).unwrap().count();
+    let files = std::fs::read_dir(shared.join("samples/disk"))
+        .unwrap()
+        .count();
     assert_eq!(rows.len(), files, "every disk sample is listed");
     let e01 = rows
         .iter()

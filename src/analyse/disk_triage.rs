@@ -114,6 +114,8 @@ pub fn triage(
         Err(e) => warnings.push(format!("{vol_loc}: MFT not fully read: {e}")),
     }
     t.candidates = cands.iter().filter(|c| c.why == Why::Name).count();
+    let after_mft = ntfs.bytes_read();
+    let probes = cands.len() - t.candidates;
 
     // Read and judge the candidates in parallel: positioned reads through the image.
     let results: Vec<CandidateResult> = cands
@@ -132,6 +134,13 @@ pub fn triage(
             CandidateResult::Nothing => {}
         }
     }
+
+    t.notes.push(format!(
+        "read {} for the MFT, {} for {} candidates and {probes} probes",
+        crate::analyse::disk::human_size(after_mft),
+        crate::analyse::disk::human_size(ntfs.bytes_read().saturating_sub(after_mft)),
+        t.candidates
+    ));
 
     // System files at the root: what they hold without reading them whole.
     for (name, entry, size) in &system_files {
@@ -220,7 +229,7 @@ fn pick(e: &Entry, out: &mut Vec<Candidate>) {
         let writable = USER_WRITABLE.iter().any(|p| path.starts_with(p));
         let outside_windows = !path.starts_with("/windows/") && !path.starts_with("/windows.old/");
         let exe_like = [".exe", ".com", ".scr"].iter().any(|x| name.ends_with(x));
-        if writable || (outside_windows && exe_like) {
+        if (writable && !is_data_extension(&name)) || (outside_windows && exe_like) {
             let primary = e
                 .names
                 .iter()
@@ -238,6 +247,21 @@ fn pick(e: &Entry, out: &mut Vec<Candidate>) {
     }
 }
 
+/// Extensions of data files that are never a renamed executable worth reading: in a user
+/// profile they are the bulk (browser caches, images, documents, logs), and a PE renamed
+/// to one of them cannot be started by double-click or `start`. A renamed binary under any
+/// other extension (or none) is read. (docs/disk.md: the selection and its cost.)
+fn is_data_extension(name: &str) -> bool {
+    const DATA: &[&str] = &[
+        "png", "jpg", "jpeg", "gif", "bmp", "ico", "svg", "webp", "xml", "json", "txt", "log",
+        "ini", "cat", "manifest", "mui", "etl", "evtx", "lnk", "url", "html", "htm", "css", "js",
+        "pdf", "docx", "xlsx", "pptx", "zip", "cab", "msi", "pri", "mum", "db", "sqlite",
+        "jsonlz4", "ldb", "mp3", "mp4", "wav", "ttf", "otf", "woff", "woff2", "chm", "reg",
+    ];
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| DATA.contains(&ext))
+}
+
 enum CandidateResult {
     File(Box<FileRecord>, Vec<Finding>),
     Memory(Candidate, crate::detect::Format),
@@ -251,7 +275,7 @@ fn judge(c: &Candidate, vol_loc: &str, input: &str, ntfs: &Ntfs) -> CandidateRes
     } else {
         format!("{}:{}", c.path, c.stream)
     };
-    let data = match ntfs.open_stream(c.entry, &c.stream) {
+    let data = match ntfs.open_stream_at(c.entry, &c.stream, &c.path) {
         Ok(d) => d,
         Err(e) => {
             if c.why != Why::Name {
@@ -263,9 +287,15 @@ fn judge(c: &Candidate, vol_loc: &str, input: &str, ntfs: &Ntfs) -> CandidateRes
             return CandidateResult::File(Box::new(rec), fs);
         }
     };
-    // Probes look at the first bytes before reading the rest.
+    // Probes look at the first bytes before reading the rest: the MZ signature (a
+    // renamed-binary probe) or a memory-image header (which needs its first 8 KiB).
     let mut head = [0u8; 8192];
-    let n = (data.len().min(head.len() as u64)) as usize;
+    let want = if c.why == Why::RenamedProbe {
+        64
+    } else {
+        head.len()
+    };
+    let n = (data.len().min(want as u64)) as usize;
     let head_ok = triage_source::read_exact_at(&data, 0, &mut head[..n]).is_ok();
     match c.why {
         Why::MemoryProbe => {

@@ -2,6 +2,7 @@
 //! tested with records built in the test itself.
 
 pub mod file;
+pub mod history;
 pub mod process;
 pub mod registry;
 
@@ -24,6 +25,7 @@ pub fn catalogue() -> Vec<RuleInfo> {
     all.extend_from_slice(file::RULES);
     all.extend_from_slice(registry::RULES);
     all.extend_from_slice(process::RULES);
+    all.extend_from_slice(history::RULES);
     all
 }
 

@@ -23,7 +23,10 @@ fn main() {
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("evtx")))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
+                })
                 .collect();
             found.sort();
             files.extend(found);

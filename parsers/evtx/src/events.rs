@@ -39,7 +39,7 @@ pub(crate) fn is_candidate(record: &EvtxRecord<'_>) -> bool {
 }
 
 pub(crate) enum Found {
-    Process(ProcessEvent),
+    Process(Box<ProcessEvent>),
     Boot(BootEvent),
 }
 
@@ -52,7 +52,9 @@ pub(crate) fn classify(
     let event = &v["Event"];
     let system = &event["System"];
     let channel = text(&system["Channel"]);
-    let provider = system["Provider"]["#attributes"]["Name"].as_str().unwrap_or("");
+    let provider = system["Provider"]["#attributes"]["Name"]
+        .as_str()
+        .unwrap_or("");
     let Some(event_id) = number(&system["EventID"]) else {
         return (None, channel);
     };
@@ -61,12 +63,15 @@ pub(crate) fn classify(
         .and_then(parse_time)
         .unwrap_or_else(|| filetime(header_time));
     let computer = text(&system["Computer"]).unwrap_or_default();
+    // The event's own EventRecordID, as Event Viewer shows it: an exported log renumbers
+    // its record headers from 1 but keeps the original IDs in the events.
+    let record_id = number(&system["EventRecordID"]).unwrap_or(record_id);
     let data = &event["EventData"];
     let found = match (provider, event_id) {
-        (SECURITY, 4688) => security_4688(data).map(Found::Process),
-        (SECURITY, 4689) => security_4689(data).map(Found::Process),
-        (SYSMON, 1) => sysmon_1(data).map(Found::Process),
-        (SYSMON, 5) => sysmon_5(data).map(Found::Process),
+        (SECURITY, 4688) => security_4688(data).map(|p| Found::Process(Box::new(p))),
+        (SECURITY, 4689) => security_4689(data).map(|p| Found::Process(Box::new(p))),
+        (SYSMON, 1) => sysmon_1(data).map(|p| Found::Process(Box::new(p))),
+        (SYSMON, 5) => sysmon_5(data).map(|p| Found::Process(Box::new(p))),
         (KERNEL_GENERAL, 12) => Some(Found::Boot(BootEvent {
             record_id,
             event_time,

@@ -26,6 +26,9 @@ pub const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
 pub const FILE_HEADER_SIZE: usize = 4096;
 /// Size of one chunk.
 pub const CHUNK_SIZE: usize = 65536;
+/// Record errors kept per chunk; past it, one more error says how many were left out
+/// (a chunk of garbage behind valid checksums could otherwise yield thousands).
+pub const MAX_CHUNK_ERRORS: usize = 32;
 
 /// Whether `head` (the first bytes of a file, at least 8) starts like an EVTX file.
 pub fn is_evtx(head: &[u8]) -> bool {
@@ -75,7 +78,8 @@ impl<'a> EvtxFile<'a> {
     }
 
     /// How many whole chunks follow the file header (the header's own count is not
-    /// trusted: a dirty log can have more).
+    /// trusted: a dirty log can have more). [`scan`] also reads a chunk cut off by the
+    /// end of the file.
     pub fn chunk_count(&self) -> usize {
         self.data.len().saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE
     }
@@ -105,7 +109,8 @@ pub struct ProcessEvent {
     /// `"evtx:security-4688"`, `"evtx:security-4689"`, `"evtx:sysmon-1"` or `"evtx:sysmon-5"`.
     pub source: &'static str,
     pub kind: ProcessEventKind,
-    /// The record's EventRecordID.
+    /// The event's `System/EventRecordID` (an exported log renumbers its record headers but
+    /// keeps these); the record header's number when the event has none.
     pub record_id: u64,
     /// The event's `TimeCreated/@SystemTime` as FILETIME ticks (100 ns since 1601); the
     /// record header's time when that is missing.
@@ -167,6 +172,9 @@ pub struct Scan {
     pub boots: Vec<BootEvent>,
     /// Records read (every record of every readable chunk, not only the kept ones).
     pub records: u64,
+    /// Records that failed to parse (or, among the kept kinds, to render) in chunks that
+    /// were read: each is also in `errors`, up to [`MAX_CHUNK_ERRORS`] a chunk.
+    pub broken_records: u64,
     /// The log's channel (`Security`, `System`, `Microsoft-Windows-Sysmon/Operational`).
     pub channel: Option<String>,
     /// Broken chunks and records, each with the file offset of its chunk: reported and

@@ -1,10 +1,11 @@
 //! The parallel walk over a file's chunks.
 
 use crate::events::{classify, is_candidate, Found};
-use crate::{EvtxFile, Scan, CHUNK_SIZE, FILE_HEADER_SIZE};
+use crate::{EvtxFile, Scan, CHUNK_SIZE, FILE_HEADER_SIZE, MAX_CHUNK_ERRORS};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, ParserSettings};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use triage_source::{Location, SourceError};
@@ -33,29 +34,25 @@ pub fn scan(file: &EvtxFile<'_>) -> Scan {
     if let Some(err) = header_error(file) {
         out.errors.push(err);
     }
-    let parts: Vec<Scan> = (0..file.chunk_count())
+    // One more than the whole chunks when the file ends inside a chunk.
+    let chunks = file
+        .bytes()
+        .len()
+        .saturating_sub(FILE_HEADER_SIZE)
+        .div_ceil(CHUNK_SIZE);
+    let parts: Vec<Scan> = (0..chunks)
         .into_par_iter()
         .map(|n| scan_chunk_guarded(file, n, &settings))
         .collect();
     for part in parts {
         out.records += part.records;
+        out.broken_records += part.broken_records;
         out.processes.extend(part.processes);
         out.boots.extend(part.boots);
         out.errors.extend(part.errors);
         if out.channel.is_none() {
             out.channel = part.channel;
         }
-    }
-    let tail = file.bytes().len().saturating_sub(FILE_HEADER_SIZE) % CHUNK_SIZE;
-    let tail_off = file.bytes().len() - tail;
-    // Slack after the last chunk is common; only a chunk that was cut short is damage.
-    if tail != 0 && file.bytes().get(tail_off..).is_some_and(|t| t.starts_with(CHUNK_MAGIC)) {
-        let off = tail_off;
-        out.errors.push(corrupt(
-            file.location(),
-            off as u64,
-            format!("{tail} bytes of a truncated chunk"),
-        ));
     }
     // Chunks of a log that wrapped around are not in record order in the file.
     out.processes.sort_by_key(|p| p.record_id);
@@ -117,17 +114,37 @@ fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> 
     let mut out = Scan::default();
     let offset = FILE_HEADER_SIZE + n * CHUNK_SIZE;
     let loc = file.location();
-    let Some(bytes) = file.bytes().get(offset..offset + CHUNK_SIZE) else {
+    let Some(rest) = file.bytes().get(offset..) else {
         return out;
+    };
+    let (bytes, validate) = match rest.get(..CHUNK_SIZE) {
+        Some(whole) => (Cow::Borrowed(whole), true),
+        // Slack after the last chunk is common; only a chunk that was cut short is damage.
+        None if !rest.starts_with(CHUNK_MAGIC) => return out,
+        None => {
+            out.errors.push(corrupt(
+                loc,
+                offset as u64,
+                format!(
+                    "chunk {n}: truncated ({} of {CHUNK_SIZE} bytes): its whole records are read without checksums",
+                    rest.len()
+                ),
+            ));
+            // Zeros after the cut end the record walk where the data ends.
+            let mut padded = rest.to_vec();
+            padded.resize(CHUNK_SIZE, 0);
+            (Cow::Owned(padded), false)
+        }
     };
     // A dirty log can have unused, zeroed chunks between used ones; past the chunks the
     // header counts, the file's preallocated space holds old bytes that aren't chunks.
-    if bytes.iter().all(|&b| b == 0) || (n >= header_chunks(file) && !bytes.starts_with(CHUNK_MAGIC))
+    if bytes.iter().all(|&b| b == 0)
+        || (n >= header_chunks(file) && !bytes.starts_with(CHUNK_MAGIC))
     {
         return out;
     }
     let fail = |what: String| corrupt(loc, offset as u64, format!("chunk {n}: {what}"));
-    let mut data = match EvtxChunkData::new(bytes.to_vec(), true) {
+    let mut data = match EvtxChunkData::new(bytes.into_owned(), validate) {
         Ok(data) => data,
         Err(e) => {
             out.errors.push(fail(chain(&e)));
@@ -141,11 +158,15 @@ fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> 
             return out;
         }
     };
+    let mut record_errors = 0usize;
     for record in chunk.iter() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                out.errors.push(record_error(loc, offset, n, &e));
+                record_errors += 1;
+                if record_errors <= MAX_CHUNK_ERRORS {
+                    out.errors.push(record_error(loc, offset, n, &e));
+                }
                 continue;
             }
         };
@@ -158,7 +179,10 @@ fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> 
         let value = match record.into_json_value() {
             Ok(v) => v.data,
             Err(e) => {
-                out.errors.push(fail(format!("record {id}: {}", chain(&e))));
+                record_errors += 1;
+                if record_errors <= MAX_CHUNK_ERRORS {
+                    out.errors.push(fail(format!("record {id}: {}", chain(&e))));
+                }
                 continue;
             }
         };
@@ -167,10 +191,17 @@ fn scan_chunk(file: &EvtxFile<'_>, n: usize, settings: &Arc<ParserSettings>) -> 
             out.channel = channel;
         }
         match found {
-            Some(Found::Process(p)) => out.processes.push(p),
+            Some(Found::Process(p)) => out.processes.push(*p),
             Some(Found::Boot(b)) => out.boots.push(b),
             None => {}
         }
+    }
+    out.broken_records = record_errors as u64;
+    if record_errors > MAX_CHUNK_ERRORS {
+        out.errors.push(fail(format!(
+            "{} more broken records not listed",
+            record_errors - MAX_CHUNK_ERRORS
+        )));
     }
     out
 }
@@ -181,7 +212,11 @@ fn record_error(loc: &Location, chunk_off: usize, n: usize, e: &EvtxError) -> So
         EvtxError::FailedToReadRecordAt { offset, .. } => chunk_off as u64 + offset,
         _ => chunk_off as u64,
     };
-    corrupt(loc, at, format!("chunk {n} (at {chunk_off:#x}): {}", chain(e)))
+    corrupt(
+        loc,
+        at,
+        format!("chunk {n} (at {chunk_off:#x}): {}", chain(e)),
+    )
 }
 
 /// An error and its causes on one line.

@@ -123,8 +123,14 @@ pub(crate) fn parse_link_date(s: &str) -> Option<u64> {
     let (mo, da, y) = (d.next()??, d.next()??, d.next()??);
     let mut t = time.split(':').map(|p| p.parse::<u32>().ok());
     let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    if d.next().is_some() || t.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da)
-        || h > 23 || mi > 59 || se > 60 || !(1601..=30827).contains(&y)
+    if d.next().is_some()
+        || t.next().is_some()
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || h > 23
+        || mi > 59
+        || se > 60
+        || !(1601..=30827).contains(&y)
     {
         return None;
     }
@@ -155,7 +161,14 @@ mod tests {
         let ft = parse_link_date("02/29/2000 00:00:00").unwrap();
         assert_eq!(filetime_to_iso8601(ft), "2000-02-29T00:00:00.0000000Z");
         assert_eq!(parse_link_date("01/01/1601 00:00:00"), Some(0));
-        for bad in ["", "0", "13/01/2019 00:00:00", "1/1/2019", "01/01/2019 24:00:00", "a/b/c d:e:f"] {
+        for bad in [
+            "",
+            "0",
+            "13/01/2019 00:00:00",
+            "1/1/2019",
+            "01/01/2019 24:00:00",
+            "a/b/c d:e:f",
+        ] {
             assert_eq!(parse_link_date(bad), None, "{bad}");
         }
     }

@@ -99,7 +99,9 @@ pub(crate) fn control_sets<'a>(
                 let name = k.name().into_owned();
                 let digits = name.get(10..).unwrap_or("");
                 if name.len() == 13
-                    && name.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("ControlSet"))
+                    && name
+                        .get(..10)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("ControlSet"))
                     && digits.bytes().all(|b| b.is_ascii_digit())
                 {
                     sets.push((name, k));
@@ -160,7 +162,15 @@ pub fn bam(hive: &Hive<'_>) -> ExecutionFacts {
                 for sid_key in subkeys(&us, &us_path, errors) {
                     let sid = sid_key.name().into_owned();
                     let path = format!("{us_path}\\{sid}");
-                    read_sid_key(&sid_key, source, &set, &sid, &path, &mut facts.entries, errors);
+                    read_sid_key(
+                        &sid_key,
+                        source,
+                        &set,
+                        &sid,
+                        &path,
+                        &mut facts.entries,
+                        errors,
+                    );
                 }
             }
         }
@@ -196,7 +206,10 @@ fn read_sid_key(
                 continue;
             }
         };
-        let Some(ft) = raw.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+        let Some(ft) = raw
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
         else {
             errors.push(HiveCfgError::regf(
                 format!("{path}\\{name}"),

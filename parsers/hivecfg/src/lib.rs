@@ -8,6 +8,8 @@
 //! - [`software_config`]: Image File Execution Options and SilentProcessExit entries, native and
 //!   Wow6432Node.
 //! - [`dump`]: rows for any subtree.
+//! - Execution evidence as [`ExecutionEntry`]s: [`amcache`] (Amcache.hve, both layouts),
+//!   [`shimcache`] (AppCompatCache of every control set, XP to 11), [`bam`] (BAM/DAM per user).
 
 mod csrss;
 mod dump;

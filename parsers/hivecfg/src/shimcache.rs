@@ -64,13 +64,22 @@ pub fn parse_appcompatcache(data: &[u8], key: &str, control_set: &str) -> Execut
 }
 
 fn u16_at(d: &[u8], o: usize) -> Option<u16> {
-    d.get(o..o.checked_add(2)?)?.try_into().ok().map(u16::from_le_bytes)
+    d.get(o..o.checked_add(2)?)?
+        .try_into()
+        .ok()
+        .map(u16::from_le_bytes)
 }
 fn u32_at(d: &[u8], o: usize) -> Option<u32> {
-    d.get(o..o.checked_add(4)?)?.try_into().ok().map(u32::from_le_bytes)
+    d.get(o..o.checked_add(4)?)?
+        .try_into()
+        .ok()
+        .map(u32::from_le_bytes)
 }
 fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    d.get(o..o.checked_add(8)?)?.try_into().ok().map(u64::from_le_bytes)
+    d.get(o..o.checked_add(8)?)?
+        .try_into()
+        .ok()
+        .map(u64::from_le_bytes)
 }
 fn utf16(b: &[u8]) -> String {
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
@@ -120,10 +129,12 @@ impl Parser<'_> {
             0xDEAD_BEEF => self.xp(),
             0xBADC_0FFE => self.fixed(Fixed::Nt52),
             0xBADC_0FEE => self.fixed(Fixed::Nt61),
-            0x80 if matches!(d.get(0x80..0x84), Some(b"00ts" | b"10ts")) => self.tagged(0x80, true),
+            // Windows 10/11: the first DWORD is the header size.
             0x30 | 0x34 if d.get(magic as usize..magic as usize + 4) == Some(b"10ts") => {
                 self.tagged(magic as usize, false)
             }
+            // Windows 8 (header 0x80) and 8.1 (first DWORD 0 on real systems): tag at 0x80.
+            _ if matches!(d.get(0x80..0x84), Some(b"00ts" | b"10ts")) => self.tagged(0x80, true),
             _ => self.error(0, &format!("unrecognised header {magic:#010x}")),
         }
     }
@@ -157,7 +168,7 @@ impl Parser<'_> {
                 .chunks_exact(2)
                 .position(|c| c == [0, 0])
                 .map_or(PATH_BYTES, |p| p * 2);
-            let path = utf16(&units[..end]);
+            let path = utf16(units.get(..end).unwrap_or(units));
             if path.is_empty() {
                 continue;
             }
@@ -187,10 +198,9 @@ impl Parser<'_> {
             (Fixed::Nt61, true) => 0x30,
         };
         let n = self.count(4, header, stride);
-        let ptr = if is64 { 8 } else { 4 };
-        // Fields after the path pointer: FILETIME, then two DWORDs (2003: file size; Vista:
-        // flags; 7: insert flags and shim flags).
-        let after = 4 + ptr;
+        // The path pointer sits at 4 (32-bit) or 8 (64-bit, after padding); after it come the
+        // FILETIME and two DWORDs (2003: file size; Vista: flags; 7: insert and shim flags).
+        let after = if is64 { 16 } else { 8 };
         let at = |i: usize, rel: usize| header + i * stride + rel;
         // 2003 stores file sizes where Vista stores flags: any value above 3 means sizes.
         let has_size = matches!(layout, Fixed::Nt52)
@@ -255,7 +265,10 @@ impl Parser<'_> {
     fn tagged_entry(&mut self, b: &[u8], win8: bool) -> Result<(), String> {
         let short = || "entry body too short".to_string();
         let plen = u16_at(b, 0).ok_or_else(short)? as usize;
-        let path = utf16(b.get(2..2 + plen).ok_or_else(|| format!("path of {plen} bytes"))?);
+        let path = utf16(
+            b.get(2..2 + plen)
+                .ok_or_else(|| format!("path of {plen} bytes"))?,
+        );
         let mut o = 2 + plen;
         let mut e = self.entry(path);
         if win8 {

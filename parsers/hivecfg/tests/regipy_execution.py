@@ -1,6 +1,7 @@
 """regipy's execution-evidence plugins on one hive, printed as one JSON list.
 
 usage: regipy_execution.py PLUGIN HIVE [LOG1 LOG2 OUTDIR]
+       regipy_execution.py shimcache-raw FILE   (FILE: one AppCompatCache value's bytes)
 PLUGIN: amcache | shimcache | bam. With logs, regipy applies them first (LOG2 as primary, LOG1
 as secondary, as in parsers/regf/tests/regipy_replay.py). Datetimes are printed as integer
 microseconds since 1601-01-01 (regipy computes them through a float, so they are only good to a
@@ -38,6 +39,17 @@ def plain(v):
 
 def main():
     plugin, hive = sys.argv[1], sys.argv[2]
+    if plugin == "shimcache-raw":
+        # HIVE is a file holding one AppCompatCache value's bytes.
+        from regipy.plugins.system.external.ShimCacheParser import get_shimcache_entries
+
+        try:
+            rows = list(get_shimcache_entries(open(hive, "rb").read()) or [])
+        except Exception as e:  # noqa: BLE001
+            print(json.dumps({"error": str(e)}))
+            return
+        print(json.dumps([plain(r) for r in rows]))
+        return
     if len(sys.argv) > 3:
         from regipy.recovery import apply_transaction_logs
 

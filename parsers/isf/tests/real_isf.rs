@@ -27,7 +27,9 @@ fn every_file_indexes_loads_and_matches_its_name() {
     let Some(all) = load_all() else { return };
     // Every ntkrnlmp ISF in the directory (per file, not a count of the set).
     let sym = common::symbols_dir().unwrap();
-    let files = std::fs::read_dir(sym.join("windows/ntkrnlmp.pdb")).unwrap().count();
+    let files = std::fs::read_dir(sym.join("windows/ntkrnlmp.pdb"))
+        .unwrap()
+        .count();
     assert_eq!(all.len(), files);
     for (build, _, isf) in all {
         let pdb = isf.pdb().expect("metadata.windows.pdb");
@@ -51,7 +53,10 @@ fn every_file_indexes_loads_and_matches_its_name() {
         ] {
             // The object-header cookie came with Windows 10.
             if sym == "ObHeaderCookie" && *build < 10240 {
-                assert!(isf.symbol_rva(sym).is_none(), "{build}: {sym} before Windows 10");
+                assert!(
+                    isf.symbol_rva(sym).is_none(),
+                    "{build}: {sym} before Windows 10"
+                );
                 continue;
             }
             assert!(isf.symbol_rva(sym).is_some(), "{build}: {sym} missing");
@@ -66,7 +71,10 @@ fn every_file_indexes_loads_and_matches_its_name() {
     // files added later may add builds, never drop one.
     let builds: std::collections::BTreeSet<u32> = all.iter().map(|(b, _, _)| *b).collect();
     for want in [7601, 9600, 14393, 17763, 18362, 19041, 20348, 22000] {
-        assert!(builds.contains(&want), "no ISF for build {want}: {builds:?}");
+        assert!(
+            builds.contains(&want),
+            "no ISF for build {want}: {builds:?}"
+        );
     }
 }
 

@@ -573,14 +573,22 @@ impl Ntfs {
     /// `WofCompressedData`; LZNT1-compressed files decode their compression units;
     /// EFS-encrypted files are an error.
     pub fn open_stream(&self, entry: u64, stream: &str) -> Result<FileData> {
-        let i = &self.inner;
-        let l = i.mft.load(entry)?;
-        let (attrs, mut warn) = l.attrs();
         let path = if entry < 16 {
             format!("\\{}", sys_name(entry))
         } else {
-            paths::walk_path(&i.mft, entry)
+            paths::walk_path(&self.inner.mft, entry)
         };
+        self.open_stream_at(entry, stream, &path)
+    }
+
+    /// [`Ntfs::open_stream`] for a caller that already knows the entry's path (from an
+    /// enumeration): the path only names the content's location, and walking it again
+    /// from the parents would read one record per directory level.
+    pub fn open_stream_at(&self, entry: u64, stream: &str, path: &str) -> Result<FileData> {
+        let path = path.to_string();
+        let i = &self.inner;
+        let l = i.mft.load(entry)?;
+        let (attrs, mut warn) = l.attrs();
         let loc = i.vol.location().child(if stream.is_empty() {
             path
         } else {

@@ -32,6 +32,10 @@ pub(crate) struct VolCtx {
     pub mft_runs: Arc<[Run]>,
 }
 
+/// The largest `$MFT` whose records are kept between the two passes of an enumeration
+/// (the bound on the anonymous memory this costs).
+pub const KEEP_MFT_MAX: u64 = 256 << 20;
+
 /// The records of a `$MFT`: a volume's, or a bare `$MFT` file's
 /// ([`Mft::from_source`]: every record field is there; non-resident content is not).
 pub struct Mft {
@@ -435,9 +439,14 @@ impl Mft {
     }
 
     /// Pass 1: every record's primary name and parent, in parallel.
-    pub(crate) fn path_index(&self) -> PathIndex {
+    /// Pass 1, optionally keeping the records it read (when they are not memory-mapped
+    /// already) so that pass 2 does not read the `$MFT` again: on EWF, VMDK or qcow2 that
+    /// halves the bytes decoded. Kept only up to [`KEEP_MFT_MAX`] bytes.
+    #[allow(clippy::type_complexity)]
+    fn path_index_keeping(&self, keep: bool) -> (PathIndex, Vec<Option<(Vec<u8>, Vec<String>)>>) {
         let batches = self.count.div_ceil(BATCH);
-        let parts: Vec<Batch> = (0..batches)
+        let keep = keep && self.count.saturating_mul(self.record_size as u64) <= KEEP_MFT_MAX;
+        let (parts, kept): (Vec<Batch>, Vec<Option<(Vec<u8>, Vec<String>)>>) = (0..batches)
             .into_par_iter()
             .map(|b| {
                 let first = b * BATCH;
@@ -467,20 +476,27 @@ impl Mft {
                 }
                 nodes.shrink_to_fit();
                 arena.shrink_to_fit();
-                Batch {
-                    nodes,
-                    arena,
-                    present,
-                }
+                let kept = match buf {
+                    std::borrow::Cow::Owned(v) if keep => Some((v, errs)),
+                    _ => None,
+                };
+                (
+                    Batch {
+                        nodes,
+                        arena,
+                        present,
+                    },
+                    kept,
+                )
             })
-            .collect();
-        PathIndex::build(parts, self.count)
+            .unzip();
+        (PathIndex::build(parts, self.count), kept)
     }
 
     /// Every record, parsed in parallel; `f` gets batches in MFT order. Paths come from
     /// the path index.
     pub fn for_each_entry(&self, mut f: impl FnMut(&[Entry])) -> Result<ScanStats> {
-        let idx = self.path_index();
+        let (idx, kept) = self.path_index_keeping(true);
         let mut stats = ScanStats {
             records: self.count,
             ..ScanStats::default()
@@ -496,13 +512,17 @@ impl Mft {
             }
             let mut next = None;
             let idx = &idx;
+            let kept = &kept;
             rayon::in_place_scope(|s| {
                 if let Some(r) = range.clone() {
                     let next = &mut next;
                     s.spawn(move |_| {
                         *next = Some(
                             r.into_par_iter()
-                                .map(|b| self.parse_batch(b, idx))
+                                .map(|b| {
+                                    let k = kept.get(b as usize).and_then(|k| k.as_ref());
+                                    self.parse_batch(b, idx, k)
+                                })
                                 .collect::<Vec<_>>(),
                         );
                     });
@@ -529,7 +549,12 @@ impl Mft {
         Ok(stats)
     }
 
-    fn parse_batch(&self, b: u64, idx: &PathIndex) -> (Vec<Entry>, ScanStats) {
+    fn parse_batch(
+        &self,
+        b: u64,
+        idx: &PathIndex,
+        kept: Option<&(Vec<u8>, Vec<String>)>,
+    ) -> (Vec<Entry>, ScanStats) {
         let first = b * BATCH;
         let cnt = BATCH.min(self.count - first);
         let mut s = ScanStats::default();
@@ -538,7 +563,13 @@ impl Mft {
             s.empty = cnt;
             return (Vec::new(), s);
         }
-        let buf = self.batch_bytes(first, cnt, &mut s.errors);
+        let buf = match kept {
+            Some((bytes, errs)) => {
+                s.errors.extend(errs.iter().cloned());
+                std::borrow::Cow::Borrowed(bytes.as_slice())
+            }
+            None => self.batch_bytes(first, cnt, &mut s.errors),
+        };
         let mut out = Vec::with_capacity(cnt as usize);
         let mut rec = Vec::with_capacity(self.record_size);
         for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {

@@ -93,9 +93,13 @@ pub enum Error {
     /// a MAM type other than Huffman, an uncompressed size above [`MAX_UNCOMPRESSED`]).
     #[error("{layer}: unsupported {what} (offset {offset:#x}{})", stream_note(*.decompressed))]
     Unsupported {
+        /// "MAM header" or "file header".
         layer: &'static str,
+        /// Byte offset of the value that is not supported.
         offset: u64,
+        /// What it is, e.g. `format version 99 (known: 17, 23, 26, 30, 31)`.
         what: String,
+        /// `offset` is in the decompressed data of a MAM file.
         decompressed: bool,
     },
 }

@@ -215,7 +215,8 @@ fn read_files(
         let off = u64::from(le32(entry, lay.metrics_name as usize));
         let chars = u64::from(le32(entry, lay.metrics_name as usize + 4));
         let end = off.checked_add(chars * 2);
-        match end.and_then(|e| names.get(off as usize..e as usize)) {
+        let range = end.and_then(|e| Some(usize::try_from(off).ok()?..usize::try_from(e).ok()?));
+        match range.and_then(|r| names.get(r)) {
             Some(s) => files.push(utf16z(s)),
             None => warnings.push(format!(
                 "{METRICS}: entry {i} at {at:#x} names {chars} characters at {:#x}, outside the {} bytes of filename strings at {names_off:#x}",

@@ -35,7 +35,10 @@ fn every_shipped_isf_matches_its_builtin_entry() {
     // Every ntkrnlmp ISF in the directory was checked (per file, not a fixed count).
     assert_eq!(
         checked,
-        dir.entries.iter().filter(|e| e.pdb_name == "ntkrnlmp.pdb").count()
+        dir.entries
+            .iter()
+            .filter(|e| e.pdb_name == "ntkrnlmp.pdb")
+            .count()
     );
     assert!(checked > 0);
 }
