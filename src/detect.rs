@@ -26,6 +26,8 @@ pub enum Format {
     Mbr,
     Gpt,
     Evtx,
+    /// A Windows prefetch file (`SCCA`, or MAM-compressed).
+    Prefetch,
     Zip,
     Unknown,
 }
@@ -52,6 +54,7 @@ impl Format {
             Format::Mbr => "mbr",
             Format::Gpt => "gpt",
             Format::Evtx => "evtx",
+            Format::Prefetch => "prefetch",
             Format::Zip => "zip",
             Format::Unknown => "unknown",
         }
@@ -185,6 +188,9 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
     }
     if starts(b"ElfFile\0") {
         return Format::Evtx;
+    }
+    if triage_prefetch::is_prefetch(head) {
+        return Format::Prefetch;
     }
     if starts(b"PK\x03\x04") {
         return Format::Zip;

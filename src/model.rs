@@ -66,10 +66,12 @@ pub enum RecordKind {
     Volumes,
     /// Disk images (`disk ls`): one row per file-system entry.
     Entries,
+    /// Execution evidence: prefetch, Amcache, ShimCache, BAM/DAM.
+    Executions,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::Inputs,
         RecordKind::Files,
         RecordKind::Processes,
@@ -77,6 +79,7 @@ impl RecordKind {
         RecordKind::Findings,
         RecordKind::Volumes,
         RecordKind::Entries,
+        RecordKind::Executions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +91,7 @@ impl RecordKind {
             RecordKind::Findings => "findings",
             RecordKind::Volumes => "volumes",
             RecordKind::Entries => "entries",
+            RecordKind::Executions => "executions",
         }
     }
 }
@@ -99,7 +103,7 @@ impl FromStr for RecordKind {
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings, volumes, entries)")
+                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings, volumes, entries, executions)")
             })
     }
 }
@@ -246,6 +250,17 @@ pub struct ProcessRecord {
     /// Where the dump was read: empty for a loose dump, the path inside a disk image
     /// (`host.E01 › p2 NTFS › \Windows\MEMORY.DMP`) otherwise.
     pub location: String,
+    /// `memory` for a dump (empty in older output); `evtx:security-4688`, `evtx:sysmon-1`
+    /// for history.
+    pub source: String,
+    /// History: when the event was written (ISO 8601).
+    pub event_time: String,
+    /// History: the event's record id.
+    pub record_id: u64,
+    /// History: the event's `Computer`.
+    pub computer: String,
+    /// History: which boot of the log the creation belongs to (1, 2, …).
+    pub boot: u32,
 }
 
 /// One row per registry fact (a Session Manager value, an IFEO entry, a dumped value).
@@ -336,6 +351,46 @@ pub struct EntryRecord {
     pub detail: String,
 }
 
+/// One row per piece of execution evidence (a prefetch file, an Amcache entry, a
+/// ShimCache entry, a BAM/DAM value).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ExecutionRecord {
+    pub input: String,
+    pub sha256: String,
+    /// Inside a disk image: where the evidence file is (`host.E01 › p2 NTFS ›
+    /// \Windows\Prefetch\SMSS.EXE-xxxx.pf`); empty for a loose file.
+    pub location: String,
+    /// `prefetch`, `amcache:file`, `amcache:file-old`, `shimcache`, `bam`, `dam`.
+    pub source: String,
+    /// The program's file name.
+    pub program: String,
+    /// Its full path as recorded (prefetch: the file-list entry that is the program).
+    pub path: String,
+    /// The most recent time the evidence records (last run, last executed, last modified).
+    pub last_time: String,
+    /// Every time the evidence records, `meaning=ISO;…` (prefetch: `run=` for each of the
+    /// last eight runs).
+    pub times: String,
+    /// Prefetch: how often it ran.
+    pub run_count: String,
+    /// Amcache: SHA-1 of the file.
+    pub sha1: String,
+    pub original_file_name: String,
+    pub product_name: String,
+    pub publisher: String,
+    pub version: String,
+    pub size: String,
+    /// ShimCache: the executed flag where the format has it (`true`/`false`), else empty.
+    pub executed: String,
+    /// BAM/DAM: the user's SID.
+    pub user_sid: String,
+    /// ShimCache, BAM: the control set.
+    pub control_set: String,
+    /// Prefetch: the prefetch hash; registry sources: the key.
+    pub key: String,
+    pub detail: String,
+}
+
 /// A rule's verdict about one record.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Finding {
@@ -394,6 +449,7 @@ pub struct InputReport {
     pub findings: Vec<Finding>,
     pub volumes: Vec<VolumeRecord>,
     pub entries: Vec<EntryRecord>,
+    pub executions: Vec<ExecutionRecord>,
 }
 
 impl InputReport {
@@ -423,6 +479,10 @@ impl InputReport {
             v.sha256.clone_from(&sha);
         }
         for e in &mut self.entries {
+            e.input.clone_from(&input);
+            e.sha256.clone_from(&sha);
+        }
+        for e in &mut self.executions {
             e.input.clone_from(&input);
             e.sha256.clone_from(&sha);
         }

@@ -150,6 +150,14 @@ pub fn triage(
     // The registry on the image.
     registry(vol_loc, ntfs, opts, report, warnings);
 
+    // Execution history on the image: prefetch files and Amcache (with the hives above),
+    // and the process history of the event logs.
+    let n = prefetch(vol_loc, ntfs, report, warnings);
+    if n > 0 {
+        t.notes.push(format!("{n} prefetch files"));
+    }
+    t.notes.extend(event_logs(vol_loc, ntfs, report, warnings));
+
     // Memory images on the volume.
     for (c, format) in memory_images {
         t.notes.push(format!(
@@ -418,7 +426,108 @@ const HIVES: &[(&str, &str)] = &[
     ("\\Windows\\System32\\config", "SOFTWARE"),
     ("\\Windows\\System32\\config\\RegBack", "SYSTEM"),
     ("\\Windows\\System32\\config\\RegBack", "SOFTWARE"),
+    ("\\Windows\\AppCompat\\Programs", "Amcache.hve"),
 ];
+
+/// The logs that record process creation and boots.
+const EVENT_LOGS: &[&str] = &[
+    "Security.evtx",
+    "Microsoft-Windows-Sysmon%4Operational.evtx",
+    "System.evtx",
+];
+const LOGS_DIR: &str = "\\Windows\\System32\\winevt\\Logs";
+/// Event logs are read into memory from the image (Security logs reach a few GiB).
+const MAX_EVENT_LOG: u64 = 4 << 30;
+
+/// Each event log of [`EVENT_LOGS`] on the volume, through the EVTX analysis; a summary
+/// line per log.
+fn event_logs(
+    vol_loc: &str,
+    ntfs: &Ntfs,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for name in EVENT_LOGS {
+        let path = format!("{LOGS_DIR}\\{name}");
+        let Ok(Some(entry)) = ntfs.lookup(&path) else {
+            continue;
+        };
+        let loc = format!("{vol_loc} › {path}");
+        let result = (|| -> anyhow::Result<(InputReport, String, Vec<String>)> {
+            let data = ntfs.open_stream_at(entry, "", &path)?;
+            let file = triage_evtx::EvtxFile::from_source(&data, MAX_EVENT_LOG)?;
+            let scan = triage_evtx::scan(&file);
+            let mut sub = InputReport::default();
+            let summary = crate::analyse::evtx::add_scan(&scan, &mut sub);
+            let errs = scan.errors.iter().take(5).map(|e| e.to_string()).collect();
+            Ok((sub, summary, errs))
+        })();
+        match result {
+            Ok((sub, summary, errs)) => {
+                notes.push(format!("{name}: {summary}"));
+                warnings.extend(errs.into_iter().map(|e: String| format!("{loc}: {e}")));
+                merge_located(report, sub, &loc, warnings);
+            }
+            Err(e) => warnings.push(format!("{loc}: {e:#}")),
+        }
+    }
+    notes
+}
+
+/// Prefetch files are small; a larger `.pf` is not one.
+const MAX_PREFETCH: u64 = 64 << 20;
+
+/// Every `\Windows\Prefetch\*.pf`, parsed, as `executions` records located in the image.
+fn prefetch(
+    vol_loc: &str,
+    ntfs: &Ntfs,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) -> usize {
+    let Ok(Some(dir)) = ntfs.lookup("\\Windows\\Prefetch") else {
+        return 0;
+    };
+    let entries = match ntfs.list_dir(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            warnings.push(format!("{vol_loc} › \\Windows\\Prefetch: {e}"));
+            return 0;
+        }
+    };
+    let files: Vec<_> = entries
+        .into_iter()
+        .filter(|d| !d.is_dir && d.namespace != 2 && d.name.to_ascii_lowercase().ends_with(".pf"))
+        .collect();
+    let results: Vec<Result<crate::model::ExecutionRecord, String>> = files
+        .par_iter()
+        .map(|d| {
+            let path = format!("\\Windows\\Prefetch\\{}", d.name);
+            let loc = format!("{vol_loc} › {path}");
+            let data = ntfs
+                .open_stream_at(d.file.0, "", &path)
+                .map_err(|e| format!("{loc}: {e}"))?;
+            let bytes =
+                triage_source::read_all(&data, MAX_PREFETCH).map_err(|e| format!("{loc}: {e}"))?;
+            let p = triage_prefetch::parse(&bytes).map_err(|e| format!("{loc}: {e}"))?;
+            let mut rec = crate::analyse::execution::prefetch_record(&p);
+            rec.location = loc;
+            Ok(rec)
+        })
+        .collect();
+    let mut n = 0;
+    for r in results {
+        match r {
+            Ok(rec) => {
+                report.findings.extend(rules::execution::check(&rec));
+                report.executions.push(rec);
+                n += 1;
+            }
+            Err(e) => warnings.push(e),
+        }
+    }
+    n
+}
 
 fn registry(
     vol_loc: &str,
@@ -489,12 +598,16 @@ fn merge_located(
     for f in &mut sub.findings {
         f.location = loc.to_string();
     }
+    for e in &mut sub.executions {
+        e.location = loc.to_string();
+    }
     if sub.input.status == Some(crate::model::InputStatus::Error) {
         warnings.push(format!("{loc}: {}", sub.input.detail));
     }
     report.registry.append(&mut sub.registry);
     report.processes.append(&mut sub.processes);
     report.findings.append(&mut sub.findings);
+    report.executions.append(&mut sub.executions);
 }
 
 fn memory(

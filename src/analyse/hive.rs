@@ -123,7 +123,24 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     }
 
     match kind {
-        HiveType::System => system(&hive, kind_name, report, &mut warnings),
+        HiveType::System => {
+            system(&hive, kind_name, report, &mut warnings);
+            // Execution evidence kept by SYSTEM: ShimCache and BAM/DAM.
+            crate::analyse::execution::add_registry_facts(
+                cfg::shimcache(&hive),
+                report,
+                &mut warnings,
+            );
+            crate::analyse::execution::add_registry_facts(cfg::bam(&hive), report, &mut warnings);
+        }
+        HiveType::Amcache => {
+            crate::analyse::execution::add_registry_facts(
+                cfg::amcache(&hive),
+                report,
+                &mut warnings,
+            );
+            notes.push(format!("{} Amcache entries", report.executions.len()));
+        }
         HiveType::Software => software(&hive, kind_name, report, &mut warnings),
         _ => notes.push("no boot-chain settings in this hive type".into()),
     }

@@ -146,6 +146,7 @@ pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
                 })
                 .unwrap_or_default(),
         ),
+        source: "memory".into(),
         found_by: match p.found_by {
             FoundBy::List => "list",
             FoundBy::Scan => "scan",

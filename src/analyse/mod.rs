@@ -4,6 +4,8 @@
 pub mod disk;
 pub mod disk_commands;
 pub mod disk_triage;
+pub mod evtx;
+pub mod execution;
 pub mod hive;
 pub mod mem;
 pub mod pe;
@@ -136,6 +138,8 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
         (Format::Regf, Scope::All | Scope::Hive) => "hive",
         (f, Scope::All | Scope::Memory) if f.is_memory() => "mem",
         (f, Scope::All | Scope::Disk) if f.is_disk() => "disk",
+        (Format::Prefetch, Scope::All) => "prefetch",
+        (Format::Evtx, Scope::All) => "evtx",
         (Format::RegfLog, _) => {
             return skipped(
                 report,
@@ -164,6 +168,8 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
         "pe" => pe::analyse(&ev, opts, &mut report),
         "hive" => hive::analyse(&ev, opts, &mut report),
         "disk" => disk::analyse(&ev, opts, &mut report),
+        "prefetch" => execution::analyse_prefetch(&ev, opts, &mut report),
+        "evtx" => evtx::analyse(&ev, opts, &mut report),
         _ => mem::analyse(&ev, opts, &mut report),
     };
     match result {

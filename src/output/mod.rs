@@ -37,6 +37,9 @@ pub fn write_kind<W: Write>(
         RecordKind::Findings => write_records(w, format, reports.iter().flat_map(|r| &r.findings)),
         RecordKind::Volumes => write_records(w, format, reports.iter().flat_map(|r| &r.volumes)),
         RecordKind::Entries => write_records(w, format, reports.iter().flat_map(|r| &r.entries)),
+        RecordKind::Executions => {
+            write_records(w, format, reports.iter().flat_map(|r| &r.executions))
+        }
     }
 }
 
@@ -154,7 +157,8 @@ pub fn csv_header<T: Serialize + Default>() -> Result<String> {
 mod tests {
     use super::*;
     use crate::model::{
-        EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord, VolumeRecord,
+        EntryRecord, ExecutionRecord, FileRecord, Finding, InputRecord, ProcessRecord,
+        RegistryRecord, VolumeRecord,
     };
 
     fn columns<T: Serialize + Default>() -> Vec<String> {
@@ -177,6 +181,7 @@ mod tests {
             ("findings", columns::<Finding>()),
             ("volumes", columns::<VolumeRecord>()),
             ("entries", columns::<EntryRecord>()),
+            ("executions", columns::<ExecutionRecord>()),
         ];
         for (kind, cols) in all {
             let section = doc

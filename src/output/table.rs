@@ -6,7 +6,8 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::model::{
-    EntryRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord, VolumeRecord,
+    EntryRecord, ExecutionRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord,
+    VolumeRecord,
 };
 
 pub trait TableRow {
@@ -297,6 +298,21 @@ impl TableRow for EntryRecord {
             self.si_created.clone(),
             self.fn_created.clone(),
             self.si_modified.clone(),
+            self.path.clone(),
+        ]
+    }
+}
+
+impl TableRow for ExecutionRecord {
+    fn headers() -> &'static [&'static str] {
+        &["source", "program", "last_time", "runs", "path"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.source.clone(),
+            self.program.clone(),
+            self.last_time.clone(),
+            self.run_count.clone(),
             self.path.clone(),
         ]
     }

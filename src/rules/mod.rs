@@ -1,6 +1,7 @@
 //! Rules: pure functions from records to findings. No I/O here, so every rule is
 //! tested with records built in the test itself.
 
+pub mod execution;
 pub mod file;
 pub mod history;
 pub mod process;
@@ -26,6 +27,7 @@ pub fn catalogue() -> Vec<RuleInfo> {
     all.extend_from_slice(registry::RULES);
     all.extend_from_slice(process::RULES);
     all.extend_from_slice(history::RULES);
+    all.extend_from_slice(execution::RULES);
     all
 }
 

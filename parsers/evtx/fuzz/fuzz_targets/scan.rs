@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let s = scan(&file);
     // A record takes at least its 24-byte header and size copy; a cut-off last chunk is
     // read too.
-    let chunks = file.bytes().len().saturating_sub(FILE_HEADER_SIZE).div_ceil(CHUNK_SIZE);
+    let chunks = file
+        .bytes()
+        .len()
+        .saturating_sub(FILE_HEADER_SIZE)
+        .div_ceil(CHUNK_SIZE);
     assert!(s.records <= (chunks * CHUNK_SIZE / 28) as u64);
     // Per chunk: its records' errors, the "more" line and a truncation note; plus the header.
     assert!(s.errors.len() <= chunks * (MAX_CHUNK_ERRORS + 2) + 1);
