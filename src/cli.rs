@@ -29,6 +29,10 @@ pub enum Command {
         common: Common,
         #[command(flatten)]
         mem: MemOptions,
+        /// Every input belongs to this host: link memory dumps to the disk image (the host
+        /// view) even when the evidence does not name the computer.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Analyse PE files only (other inputs are listed as skipped).
     Pe {
@@ -157,9 +161,13 @@ pub struct Common {
     /// Write one file per record kind (inputs, files, processes, registry, findings) here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Which record kind to print on stdout (default: the command's main one).
+    /// Which record kind to print on stdout (default: the command's main one); `all`
+    /// prints every kind in one JSONL stream (needs `--format jsonl`).
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     pub records: Option<RecordKind>,
+    /// Also write a self-contained HTML report (no network access) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit with code 1 when a finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,

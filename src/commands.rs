@@ -37,6 +37,7 @@ pub fn batch(
     opts: Options,
     view: View,
 ) -> Result<u8> {
+    check_records(common)?;
     let progress = Progress::new(common.quiet);
     let reports = analyse::run(paths, scope, &opts, &progress);
     emit(&reports, common, view)?;
@@ -45,7 +46,14 @@ pub fn batch(
 
 /// Print the reports as the options ask, and a summary on stderr.
 pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> {
+    check_records(common)?;
     let format = effective_format(common);
+    if let Some(path) = &common.html {
+        output::write_html(path, reports)?;
+        if !common.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(dir) = &common.out {
@@ -108,6 +116,24 @@ pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> 
             }
         }
         eprintln!("{}", summary_line(reports));
+    }
+    Ok(())
+}
+
+/// `--records all` is one JSONL stream: refuse it in CSV or a table before any work,
+/// as a usage error (exit 2), like clap's own.
+pub fn check_records(common: &Common) -> Result<()> {
+    if common.records == Some(RecordKind::All)
+        && common.out.is_none()
+        && effective_format(common) != OutputFormat::Jsonl
+    {
+        use clap::CommandFactory;
+        crate::cli::Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--records all prints every record kind in one stream: it needs --format jsonl",
+            )
+            .exit();
     }
     Ok(())
 }

@@ -30,12 +30,18 @@ fn run(cli: Cli) -> Result<u8> {
             print_rules(format)?;
             Ok(0)
         }
-        Command::Scan { paths, common, mem } => batch(
+        Command::Scan {
+            paths,
+            common,
+            mem,
+            host,
+        } => batch(
             &paths,
             Scope::All,
             &common,
             Options {
                 triage: true,
+                host,
                 ..mem_options(&mem, &common)
             },
             View {

@@ -68,10 +68,15 @@ pub enum RecordKind {
     Entries,
     /// Execution evidence: prefetch, Amcache, ShimCache, BAM/DAM.
     Executions,
+    /// Every dated fact of the other kinds as one row per time, for Timesketch.
+    Timeline,
+    /// Not a kind of its own: `--records all`, every kind in one JSONL stream.
+    All,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 8] = [
+    /// Every real kind (not [`RecordKind::All`]), in file order.
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Inputs,
         RecordKind::Files,
         RecordKind::Processes,
@@ -80,6 +85,7 @@ impl RecordKind {
         RecordKind::Volumes,
         RecordKind::Entries,
         RecordKind::Executions,
+        RecordKind::Timeline,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +98,8 @@ impl RecordKind {
             RecordKind::Volumes => "volumes",
             RecordKind::Entries => "entries",
             RecordKind::Executions => "executions",
+            RecordKind::Timeline => "timeline",
+            RecordKind::All => "all",
         }
     }
 }
@@ -99,11 +107,14 @@ impl RecordKind {
 impl FromStr for RecordKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(RecordKind::All);
+        }
         RecordKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings, volumes, entries, executions)")
+                format!("unknown record kind {s:?} (inputs, files, processes, registry, findings, volumes, entries, executions, timeline, all)")
             })
     }
 }
@@ -261,6 +272,16 @@ pub struct ProcessRecord {
     pub computer: String,
     /// History: which boot of the log the creation belongs to (1, 2, …).
     pub boot: u32,
+    /// Host view: where the process's image is on a disk image of the same host.
+    pub image_location: String,
+    /// Host view: that file's sha256, signer, OriginalFilename and times.
+    pub image_sha256: String,
+    pub image_signer: String,
+    pub image_original_filename: String,
+    pub image_si_created: String,
+    pub image_fn_created: String,
+    /// The host the input belongs to (SYSTEM hive ComputerName, event Computer, `--host`).
+    pub host: String,
 }
 
 /// One row per registry fact (a Session Manager value, an IFEO entry, a dumped value).
@@ -389,6 +410,29 @@ pub struct ExecutionRecord {
     /// Prefetch: the prefetch hash; registry sources: the key.
     pub key: String,
     pub detail: String,
+}
+
+/// One row per dated fact, derived from the other records of an input (no analysis of
+/// its own): the columns Timesketch imports (`message`, `datetime`, `timestamp_desc`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TimelineRecord {
+    /// What happened, in one line.
+    pub message: String,
+    /// ISO 8601 UTC, exactly as the source record carries it.
+    pub datetime: String,
+    /// What the time means (`Process created`, `$SI modified`, `prefetch run`, ...).
+    pub timestamp_desc: String,
+    pub input: String,
+    /// The `Computer` of an event log; empty elsewhere.
+    pub host: String,
+    /// Where the fact comes from: `memory`, `evtx:security-4688`, `ntfs`, `registry`,
+    /// `prefetch`, ...
+    pub source: String,
+    /// The record kind the row was derived from (`processes`, `files`, ...); not
+    /// `record`, which `--records all` puts first on every line.
+    pub derived_from: String,
+    /// Where inside the input (`host.E01 › p2 NTFS › ...`), empty for loose evidence.
+    pub location: String,
 }
 
 /// A rule's verdict about one record.

@@ -156,6 +156,27 @@ fn system(
 ) {
     let sys = cfg::system_config(hive);
     warnings.extend(sys.errors.iter().map(|e| e.to_string()));
+    // The computer's name, for the host view (which inputs belong to one host).
+    if let Some(cs) = &sys.current_control_set {
+        let key = format!("{cs}\\Control\\ComputerName\\ComputerName");
+        if let Ok(k) = hive.open_key(&key) {
+            if let Ok(Some(v)) = k.value("ComputerName") {
+                if let Ok(raw) = v.raw_data() {
+                    report.registry.push(RegistryRecord {
+                        hive_type: kind.into(),
+                        control_set: cs.clone(),
+                        current: true,
+                        key,
+                        value: "ComputerName".into(),
+                        value_type: v.type_name().into_owned(),
+                        data: triage_regf::decode_sz(&raw),
+                        last_written: filetime_to_iso8601(k.last_written()),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
     for sm in &sys.session_managers {
         push_session_manager(sm, kind, &mut report.registry);
         report

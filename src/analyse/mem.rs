@@ -204,7 +204,7 @@ pub fn filetime_iso(ft: u64) -> String {
     triage_regf::filetime_to_iso8601(ft)
 }
 
-/// The flat row `mem info` prints per dump (CSV/table), with the full `MemInfo` in JSONL.
+/// The flat row `mem info` prints per dump, the same in CSV, table and JSONL.
 #[derive(Debug, Serialize, Default)]
 struct InfoRow {
     input: String,
@@ -347,9 +347,10 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         };
         match format {
             OutputFormat::Jsonl => {
-                let mut v = serde_json::to_value(info)?;
-                v["input"] = serde_json::Value::String(input.clone());
-                writeln!(out, "{v}")?;
+                // The documented record, as in CSV: addresses are `0x…` strings, so no
+                // integer above 2^53 reaches jq.
+                serde_json::to_writer(&mut out, &row(input, info))?;
+                writeln!(out)?;
             }
             OutputFormat::Csv => csv_rows.push(row(input, info)),
             OutputFormat::Table => {

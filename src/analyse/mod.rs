@@ -7,6 +7,7 @@ pub mod disk_triage;
 pub mod evtx;
 pub mod execution;
 pub mod hive;
+pub mod host;
 pub mod mem;
 pub mod pe;
 
@@ -51,6 +52,8 @@ pub struct Options {
     pub partition: Option<u32>,
     /// Disk images: triage every NTFS volume (`scan`); `disk info` only describes them.
     pub triage: bool,
+    /// `--host NAME`: every input belongs to this host (the host view).
+    pub host: Option<String>,
 }
 
 /// Analyse every path (directories recursively), in parallel. Reports come back in
@@ -75,6 +78,12 @@ pub fn run(
         })
         .collect();
     progress.finish();
+    if scope == Scope::All {
+        host::link(&mut reports, opts.host.as_deref());
+        for r in &mut reports {
+            r.finish();
+        }
+    }
     for (path, err) in walk_errors {
         let mut r = InputReport::default();
         r.input.input = path.display().to_string();

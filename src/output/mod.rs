@@ -1,7 +1,10 @@
 //! Writers: the same records as a terminal table, CSV or JSON Lines, to stdout or to one
 //! file per record kind. Writers only print; they decide nothing.
 
+pub mod attack_layer;
+pub mod html;
 mod table;
+pub mod timeline;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -40,7 +43,48 @@ pub fn write_kind<W: Write>(
         RecordKind::Executions => {
             write_records(w, format, reports.iter().flat_map(|r| &r.executions))
         }
+        RecordKind::Timeline => write_records(w, format, timeline::rows(reports).iter()),
+        RecordKind::All => write_all(w, format, reports),
     }
+}
+
+/// `--records all`: every kind in one JSONL stream, each line led by
+/// `"record": "<kind>"`. CSV and tables have one header per kind, so only JSONL.
+pub fn write_all<W: Write>(w: &mut W, format: OutputFormat, reports: &[InputReport]) -> Result<()> {
+    if format != OutputFormat::Jsonl {
+        anyhow::bail!("--records all needs --format jsonl (one stream of many record kinds)");
+    }
+    for kind in RecordKind::ALL {
+        let mut buf = Vec::new();
+        write_kind(&mut buf, OutputFormat::Jsonl, kind, reports)?;
+        for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            // Re-open each object to put `record` first (serde_json keeps field order
+            // only through the writer, so splice the text).
+            let rest = line.strip_prefix(b"{").unwrap_or(line);
+            write!(w, "{{\"record\":\"{}\"", kind.name())?;
+            if rest != b"}" {
+                w.write_all(b",")?;
+            }
+            w.write_all(rest)?;
+            w.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// `DIR/attack-layer.json`: the ATT&CK Navigator layer of the findings.
+pub fn write_attack_layer(dir: &Path, reports: &[InputReport]) -> Result<std::path::PathBuf> {
+    let path = dir.join("attack-layer.json");
+    let text = serde_json::to_string_pretty(&attack_layer::layer(reports))?;
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}
+
+/// `--html FILE`: the self-contained report.
+pub fn write_html(path: &Path, reports: &[InputReport]) -> Result<()> {
+    std::fs::write(path, html::render(reports))
+        .with_context(|| format!("{}: cannot write the HTML report", path.display()))
 }
 
 /// `--out DIR`: every record kind in its own file (`findings.csv`, ...), headers always
@@ -78,6 +122,7 @@ pub fn write_dir_except(
             .with_context(|| format!("{}: write failed", path.display()))?;
         written.push(path);
     }
+    written.push(write_attack_layer(dir, reports)?);
     Ok(written)
 }
 
@@ -158,7 +203,7 @@ mod tests {
     use super::*;
     use crate::model::{
         EntryRecord, ExecutionRecord, FileRecord, Finding, InputRecord, ProcessRecord,
-        RegistryRecord, VolumeRecord,
+        RegistryRecord, TimelineRecord, VolumeRecord,
     };
 
     fn columns<T: Serialize + Default>() -> Vec<String> {
@@ -182,6 +227,7 @@ mod tests {
             ("volumes", columns::<VolumeRecord>()),
             ("entries", columns::<EntryRecord>()),
             ("executions", columns::<ExecutionRecord>()),
+            ("timeline", columns::<TimelineRecord>()),
         ];
         for (kind, cols) in all {
             let section = doc

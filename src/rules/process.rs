@@ -21,6 +21,8 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo { id: "PEB-MASQ", severity: Severity::High, attack: "T1036", applies_to: "process", summary: "the PEB's image path differs from the kernel's image path" },
     RuleInfo { id: "HIDDEN", severity: Severity::High, attack: "T1014", applies_to: "process", summary: "a live process found by the memory scan but missing from the process list" },
     RuleInfo { id: "BAD-USER", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "a protected boot-chain process not running as Local System" },
+    RuleInfo { id: "PROC-IMAGE-MISMATCH", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "host view: the file a boot-chain process runs from, on the host's disk image, is not a genuine boot-chain binary or not the one the process says" },
+    RuleInfo { id: "PROC-IMAGE-MISSING", severity: Severity::High, attack: "T1070.004", applies_to: "process", summary: "host view: a boot-chain process's image is absent from the host's disk image: deleted after it started" },
     RuleInfo { id: "SEDEBUG", severity: Severity::Medium, attack: "T1134", applies_to: "process", summary: "SeDebugPrivilege enabled on a token that is not Local System" },
 ];
 

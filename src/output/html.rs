@@ -1,0 +1,504 @@
+//! `--html FILE`: one self-contained report (inline CSS and JS, nothing loaded from
+//! anywhere). Every string from the evidence goes through [`esc`]: names are
+//! attacker-controlled.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::model::{FileRecord, Finding, InputReport, ProcessRecord};
+
+/// The processes drawn in the boot-chain picture and listed in the boot chain.
+const BOOT_CHAIN: [&str; 6] = [
+    "smss.exe",
+    "csrss.exe",
+    "wininit.exe",
+    "winlogon.exe",
+    "services.exe",
+    "lsass.exe",
+];
+
+/// HTML-escape text for element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            // Controls would make the file invalid or invisible: show them.
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                let _ = write!(o, "\\u{{{:x}}}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The whole report as one HTML document.
+pub fn render(reports: &[InputReport]) -> String {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.push_str("<title>smss-triage report</title><style>");
+    h.push_str(CSS);
+    h.push_str("</style></head><body>\n<h1>smss-triage report</h1>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"sub\">{}</p>",
+        esc(&crate::commands::summary_line(reports))
+    );
+    summary(&mut h, reports);
+    findings(&mut h, reports);
+    boot_chains(&mut h, reports);
+    session_manager(&mut h, reports);
+    flagged_files(&mut h, reports);
+    h.push_str("<script>");
+    h.push_str(JS);
+    h.push_str("</script>\n</body></html>\n");
+    h
+}
+
+fn summary(h: &mut String, reports: &[InputReport]) {
+    h.push_str("<h2>Inputs</h2>\n<table><thead><tr><th>input</th><th>status</th><th>format</th><th>analyser</th><th>findings</th><th>max severity</th><th>detail</th></tr></thead><tbody>\n");
+    for r in reports {
+        let i = &r.input;
+        let status = i
+            .status
+            .map(|s| format!("{s:?}").to_lowercase())
+            .unwrap_or_default();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td></tr>",
+            esc(&i.input),
+            esc(&status),
+            esc(&i.format),
+            esc(&i.analyser),
+            i.findings,
+            esc(&i.max_severity),
+            esc(&i.max_severity),
+            esc(&i.detail)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+}
+
+fn findings(h: &mut String, reports: &[InputReport]) {
+    let all: Vec<&Finding> = reports.iter().flat_map(|r| &r.findings).collect();
+    let _ = writeln!(h, "<h2>Findings ({})</h2>", all.len());
+    if all.is_empty() {
+        h.push_str("<p>No findings.</p>\n");
+        return;
+    }
+    let mut rules: Vec<&str> = all.iter().map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let mut inputs: Vec<&str> = all.iter().map(|f| f.input.as_str()).collect();
+    inputs.sort_unstable();
+    inputs.dedup();
+    h.push_str("<div class=\"filters\">Severity at least <select id=\"f-sev\"><option value=\"0\">info</option><option value=\"1\">low</option><option value=\"2\">medium</option><option value=\"3\">high</option><option value=\"4\">critical</option></select> Rule <select id=\"f-rule\"><option value=\"\">all</option>");
+    for r in &rules {
+        let _ = write!(h, "<option>{}</option>", esc(r));
+    }
+    h.push_str("</select> Input <select id=\"f-input\"><option value=\"\">all</option>");
+    for i in &inputs {
+        let _ = write!(h, "<option>{}</option>", esc(i));
+    }
+    h.push_str(
+        "</select> Text <input id=\"f-text\" type=\"search\"> <span id=\"f-count\"></span></div>\n",
+    );
+    h.push_str("<table id=\"findings\" class=\"sortable\"><thead><tr><th>severity</th><th>rule</th><th>ATT&amp;CK</th><th>input</th><th>subject</th><th>evidence</th><th>explanation</th><th>location</th></tr></thead><tbody>\n");
+    for f in all {
+        let sev = f.severity as u8;
+        let _ = writeln!(
+            h,
+            "<tr data-sev=\"{sev}\" data-rule=\"{}\" data-input=\"{}\"><td data-key=\"{sev}\" class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            esc(f.rule),
+            esc(&f.input),
+            f.severity,
+            f.severity,
+            esc(f.rule),
+            esc(f.attack),
+            esc(&f.input),
+            esc(&f.subject),
+            esc(&f.evidence),
+            esc(&f.explanation),
+            esc(&f.location)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+}
+
+fn is_boot_chain(name: &str) -> bool {
+    BOOT_CHAIN.iter().any(|b| b.eq_ignore_ascii_case(name))
+}
+
+/// Processes of one dump (by location) or one boot of an event log.
+fn groups(r: &InputReport) -> BTreeMap<(String, u32), Vec<&ProcessRecord>> {
+    let mut g: BTreeMap<(String, u32), Vec<&ProcessRecord>> = BTreeMap::new();
+    for p in &r.processes {
+        g.entry((p.location.clone(), p.boot)).or_default().push(p);
+    }
+    g
+}
+
+fn boot_chains(h: &mut String, reports: &[InputReport]) {
+    let mut any = false;
+    for r in reports {
+        for ((location, boot), procs) in groups(r) {
+            let chain: Vec<&ProcessRecord> = procs
+                .iter()
+                .copied()
+                .filter(|p| is_boot_chain(&p.name))
+                .collect();
+            if chain.is_empty() {
+                continue;
+            }
+            if !any {
+                h.push_str("<h2>Boot chains</h2>\n");
+                any = true;
+            }
+            let mut title = r.input.input.clone();
+            if !location.is_empty() {
+                title = location.clone();
+            }
+            if boot > 0 {
+                let _ = write!(title, " — boot {boot}");
+            }
+            if let Some(c) = procs.iter().find(|p| !p.computer.is_empty()) {
+                let _ = write!(title, " — host {}", c.computer);
+            }
+            let _ = writeln!(h, "<h3>{}</h3>", esc(&title));
+            svg(h, &chain, &procs);
+            h.push_str("<table><thead><tr><th>pid</th><th>ppid</th><th>parent</th><th>name</th><th>session</th><th>created</th><th>exited</th><th>found by</th><th>source</th><th>command line</th></tr></thead><tbody>\n");
+            for p in &chain {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                    p.pid,
+                    p.ppid,
+                    esc(&p.parent_name),
+                    esc(&p.name),
+                    esc(&p.session),
+                    esc(&p.create_time),
+                    esc(&p.exit_time),
+                    esc(&p.found_by),
+                    esc(&p.source),
+                    esc(&p.command_line)
+                );
+            }
+            h.push_str("</tbody></table>\n");
+        }
+    }
+}
+
+/// The boot-chain picture: one bar per process from creation to exit (or to the last
+/// time the group knows of: the dump or the last event), one row per process grouped
+/// by session, x in seconds after the master smss's creation.
+fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
+    let t = |s: &str| parse_iso(s);
+    // The master smss: the smss whose parent is System (pid 4), else the first smss.
+    let smss = |p: &&&ProcessRecord| p.name.eq_ignore_ascii_case("smss.exe");
+    let origin = chain
+        .iter()
+        .filter(smss)
+        .filter(|p| p.ppid == 4)
+        .chain(chain.iter().filter(smss))
+        .find_map(|p| t(&p.create_time))
+        .or_else(|| {
+            chain
+                .iter()
+                .filter_map(|p| t(&p.create_time))
+                .reduce(f64::min)
+        });
+    let Some(origin) = origin else {
+        h.push_str("<p>No creation times: no picture.</p>\n");
+        return;
+    };
+    let end = all
+        .iter()
+        .flat_map(|p| [&p.create_time, &p.exit_time, &p.event_time])
+        .filter_map(|s| t(s))
+        .fold(origin, f64::max);
+    let mut rows: Vec<&ProcessRecord> = chain
+        .iter()
+        .copied()
+        .filter(|p| t(&p.create_time).is_some())
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.session.as_str(), t(&a.create_time).unwrap_or(0.0))
+            .partial_cmp(&(b.session.as_str(), t(&b.create_time).unwrap_or(0.0)))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let span = (end - origin).max(1e-3);
+    let (left, width, row_h) = (260.0, 700.0, 22.0);
+    let height = 30.0 + row_h * rows.len() as f64;
+    let _ = writeln!(
+        h,
+        "<svg class=\"chain\" width=\"{}\" height=\"{height}\" role=\"img\">",
+        left + width + 20.0
+    );
+    for i in 0..=4 {
+        let x = left + width * i as f64 / 4.0;
+        let _ = writeln!(
+            h,
+            "<line x1=\"{x}\" y1=\"14\" x2=\"{x}\" y2=\"{height}\" class=\"grid\"/><text x=\"{x}\" y=\"11\" class=\"axis\">+{}</text>",
+            fmt_secs(span * i as f64 / 4.0)
+        );
+    }
+    for (i, p) in rows.iter().enumerate() {
+        let y = 20.0 + row_h * i as f64;
+        let start = t(&p.create_time).unwrap_or(origin);
+        let (stop, open) = match t(&p.exit_time) {
+            Some(e) => (e, false),
+            None => (end, true),
+        };
+        let x0 = left + width * ((start - origin) / span).clamp(0.0, 1.0);
+        let x1 = (left + width * ((stop - origin) / span).clamp(0.0, 1.0)).max(x0 + 2.0);
+        let label = format!(
+            "s{} {} ({})",
+            if p.session.is_empty() {
+                "-"
+            } else {
+                &p.session
+            },
+            p.name,
+            p.pid
+        );
+        let tip = format!(
+            "{} pid {} ppid {}: {} → {}",
+            p.name,
+            p.pid,
+            p.ppid,
+            p.create_time,
+            if open { "running" } else { &p.exit_time }
+        );
+        let _ = writeln!(
+            h,
+            "<text x=\"4\" y=\"{}\" class=\"lbl\">{}</text><rect x=\"{x0:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"14\" class=\"{}\"><title>{}</title></rect>",
+            y + 11.0,
+            esc(&label),
+            x1 - x0,
+            if open { "bar open" } else { "bar" },
+            esc(&tip)
+        );
+    }
+    h.push_str("</svg>\n<p class=\"sub\">Bars: creation to exit; open bars (hatched colour) run to the dump or the last event. x: time after the master smss was created.</p>\n");
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s < 120.0 {
+        format!("{s:.1} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SS[.frac]Z`; `None` for anything else.
+pub fn parse_iso(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(10) != Some(&b'T') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let frac: f64 = match s.get(19..).and_then(|r| r.strip_prefix('.')) {
+        Some(r) => {
+            let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+            format!("0.{digits}").parse().unwrap_or(0.0)
+        }
+        None => 0.0,
+    };
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as f64 + frac)
+}
+
+fn session_manager(h: &mut String, reports: &[InputReport]) {
+    let regs: Vec<_> = reports.iter().flat_map(|r| &r.registry).collect();
+    if regs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<h2>Session Manager and registry values ({})</h2>",
+        regs.len()
+    );
+    h.push_str("<table class=\"sortable\"><thead><tr><th>input</th><th>control set</th><th>key</th><th>value</th><th>type</th><th>data</th><th>last written</th><th>detail</th></tr></thead><tbody>\n");
+    for g in regs {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
+            esc(&g.input),
+            esc(&g.control_set),
+            if g.current { " (current)" } else { "" },
+            esc(&g.key),
+            esc(&g.value),
+            esc(&g.value_type),
+            esc(&g.data),
+            esc(&g.last_written),
+            esc(&g.detail)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+}
+
+/// A file is flagged when a file finding of its input names its path or location.
+fn is_flagged(r: &InputReport, f: &FileRecord) -> bool {
+    r.findings.iter().any(|x| {
+        x.subject_kind == "file"
+            && ((!f.path.is_empty() && (x.subject == f.path || x.location.ends_with(&f.path)))
+                || (!f.file_name.is_empty() && x.subject.ends_with(&f.file_name)))
+    })
+}
+
+fn flagged_files(h: &mut String, reports: &[InputReport]) {
+    let files: Vec<&FileRecord> = reports
+        .iter()
+        .flat_map(|r| r.files.iter().filter(move |f| is_flagged(r, f)))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    let _ = writeln!(h, "<h2>Flagged files ({})</h2>", files.len());
+    for f in files {
+        let _ = writeln!(
+            h,
+            "<h3 class=\"mono\">{}</h3>",
+            esc(if f.path.is_empty() {
+                &f.file_name
+            } else {
+                &f.path
+            })
+        );
+        h.push_str("<table class=\"facts\"><tbody>\n");
+        let facts: [(&str, String); 22] = [
+            ("input", f.input.clone()),
+            ("volume", f.volume.clone()),
+            ("size", f.size.to_string()),
+            ("sha256", f.sha256.clone()),
+            ("machine", f.machine.clone()),
+            ("subsystem", f.subsystem.clone()),
+            ("timestamp", f.timestamp.clone()),
+            ("sections", f.sections.clone()),
+            ("max entropy", format!("{:.2}", f.max_entropy)),
+            ("imports", f.imports.clone()),
+            ("original filename", f.original_filename.clone()),
+            ("company", f.company_name.clone()),
+            ("description", f.file_description.clone()),
+            ("product", f.product_name.clone()),
+            ("version", f.file_version.clone()),
+            ("signed", f.signed.to_string()),
+            ("signer", f.signer.clone()),
+            ("chain top", f.chain_top.clone()),
+            (
+                "checksum stored/computed",
+                format!("{} / {}", f.checksum_stored, f.checksum_computed),
+            ),
+            ("$SI created", f.si_created.clone()),
+            ("$FN created", f.fn_created.clone()),
+            ("warnings", f.warnings.clone()),
+        ];
+        for (k, v) in facts.iter().filter(|(_, v)| !v.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
+                k,
+                esc(v)
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+}
+
+const CSS: &str = r#"
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}
+h1{margin:0 0 .2em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
+.sub{color:#666}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top;text-align:left}
+thead th{background:#f0f0f0;position:sticky;top:0}
+table.sortable thead th{cursor:pointer}
+.mono{font-family:ui-monospace,monospace;word-break:break-all;max-width:40em}
+.sev-critical{background:#bd0026;color:#fff}.sev-high{background:#f03b20;color:#fff}
+.sev-medium{background:#fd8d3c}.sev-low{background:#fed976}.sev-info{background:#ffffcc}
+.filters{margin:.5em 0}
+svg.chain{border:1px solid #ddd;background:#fafafa}
+svg .bar{fill:#3b6ea5}svg .bar.open{fill:#e6550d;opacity:.75}
+svg .grid{stroke:#ddd}svg .axis,svg .lbl{font:11px ui-monospace,monospace;fill:#333}
+table.facts th{background:#f7f7f7;width:14em}
+"#;
+
+const JS: &str = r#"
+(function(){
+  var t=document.getElementById('findings');
+  function apply(){
+    if(!t)return;
+    var sev=+document.getElementById('f-sev').value,
+        rule=document.getElementById('f-rule').value,
+        inp=document.getElementById('f-input').value,
+        txt=document.getElementById('f-text').value.toLowerCase(), n=0;
+    Array.prototype.forEach.call(t.tBodies[0].rows,function(r){
+      var ok=+r.dataset.sev>=sev&&(!rule||r.dataset.rule===rule)&&(!inp||r.dataset.input===inp)
+        &&(!txt||r.textContent.toLowerCase().indexOf(txt)>=0);
+      r.style.display=ok?'':'none'; if(ok)n++;
+    });
+    document.getElementById('f-count').textContent=n+' shown';
+  }
+  ['f-sev','f-rule','f-input','f-text'].forEach(function(id){
+    var e=document.getElementById(id); if(e){e.addEventListener('input',apply);e.addEventListener('change',apply);}
+  });
+  apply();
+  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'),function(tb){
+    Array.prototype.forEach.call(tb.tHead.rows[0].cells,function(th,i){
+      th.addEventListener('click',function(){
+        var asc=th.dataset.dir!=='asc'; th.dataset.dir=asc?'asc':'desc';
+        var rows=Array.prototype.slice.call(tb.tBodies[0].rows);
+        rows.sort(function(a,b){
+          var x=a.cells[i].dataset.key||a.cells[i].textContent, y=b.cells[i].dataset.key||b.cells[i].textContent;
+          var c=(isNaN(x)||isNaN(y))?x.localeCompare(y):(x-y); return asc?c:-c;
+        });
+        rows.forEach(function(r){tb.tBodies[0].appendChild(r);});
+      });
+    });
+  });
+})();
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_controls() {
+        assert_eq!(
+            esc("<script>alert('x')</script>&\"\u{1b}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;\\u{1b}"
+        );
+    }
+
+    #[test]
+    fn parses_iso_times() {
+        assert_eq!(parse_iso("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(
+            parse_iso("2024-03-12T08:14:04.5000000Z"),
+            Some(1_710_231_244.5)
+        );
+        assert_eq!(parse_iso("garbage"), None);
+    }
+}
