@@ -40,20 +40,27 @@ fn mem_info_matches_the_generator() {
                 .clone();
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let ctx = format!("build {build} {}", format.name());
-            assert_eq!(v["dtb"]["dtb"], truth.dtb, "{ctx}: dtb");
-            assert_eq!(v["kernel_base"], truth.kernel_base, "{ctx}: kernel base");
+            // The documented mem_info record: addresses as `0x…` strings (jq-safe).
+            let hex = |n: u64| serde_json::Value::String(format!("{n:#x}"));
+            assert_eq!(v["dtb"], hex(truth.dtb), "{ctx}: dtb");
             assert_eq!(
-                v["pdb"]["guid"],
-                truth.pdb_guid.to_uppercase(),
-                "{ctx}: guid"
+                v["kernel_base"],
+                hex(truth.kernel_base),
+                "{ctx}: kernel base"
             );
-            assert_eq!(v["pdb"]["age"], truth.pdb_age, "{ctx}: age");
-            assert_eq!(v["build"], truth.build, "{ctx}: build");
+            assert_eq!(v["pdb_guid"], truth.pdb_guid.to_uppercase(), "{ctx}: guid");
+            assert_eq!(v["pdb_age"], truth.pdb_age.to_string(), "{ctx}: age");
+            assert_eq!(v["build"], truth.build.to_string(), "{ctx}: build");
             assert_eq!(
-                v["ps_active_process_head"], truth.ps_active_process_head,
+                v["ps_active_process_head"],
+                hex(truth.ps_active_process_head),
                 "{ctx}: PsActiveProcessHead"
             );
-            assert_eq!(v["dump_time"], truth.system_time, "{ctx}: dump time");
+            assert_eq!(
+                v["dump_time"],
+                smss_triage::time::filetime(truth.system_time),
+                "{ctx}: dump time"
+            );
         }
     }
 }

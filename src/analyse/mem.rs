@@ -382,6 +382,33 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         w.flush()?;
     }
     out.flush()?;
+    if let Some(path) = &common.html {
+        // The same documented rows, one fact table per dump.
+        let mut tables = Vec::new();
+        for (input, r) in &results {
+            if let Ok(info) = r {
+                let v = serde_json::to_value(row(input, info))?;
+                let facts = v
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| {
+                                (k.clone(), v.as_str().map_or(v.to_string(), String::from))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                tables.push((input.clone(), facts));
+            }
+        }
+        std::fs::write(
+            path,
+            crate::output::html::render_facts("smss-triage mem info", &tables),
+        )?;
+        if !common.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
     Ok(if failed { EXIT_INPUT_ERROR } else { 0 })
 }
 

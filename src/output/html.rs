@@ -50,8 +50,8 @@ pub fn render(reports: &[InputReport]) -> String {
         esc(&crate::commands::summary_line(reports))
     );
     summary(&mut h, reports);
-    findings(&mut h, reports);
     boot_chains(&mut h, reports);
+    findings(&mut h, reports);
     session_manager(&mut h, reports);
     flagged_files(&mut h, reports);
     h.push_str("<script>");
@@ -60,9 +60,42 @@ pub fn render(reports: &[InputReport]) -> String {
     h
 }
 
+/// A report of plain fact tables (`mem info`): one titled table of name/value pairs each.
+pub fn render_facts(title: &str, tables: &[(String, Vec<(String, String)>)]) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head><body>\n<h1>{}</h1>\n",
+        esc(title),
+        esc(title)
+    );
+    for (name, facts) in tables {
+        let _ = writeln!(
+            h,
+            "<h2 class=\"mono\">{}</h2><table class=\"facts\"><tbody>",
+            esc(name)
+        );
+        for (k, v) in facts.iter().filter(|(_, v)| !v.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
+                esc(k),
+                esc(v)
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
 fn summary(h: &mut String, reports: &[InputReport]) {
     h.push_str("<h2>Inputs</h2>\n<table><thead><tr><th>input</th><th>status</th><th>format</th><th>analyser</th><th>findings</th><th>max severity</th><th>detail</th></tr></thead><tbody>\n");
-    for r in reports {
+    // A collection's READMEs and scripts would bury the evidence: counted, listed below.
+    let (shown, unknown): (Vec<&InputReport>, Vec<&InputReport>) = reports.iter().partition(|r| {
+        !(r.input.status == Some(crate::model::InputStatus::Skipped) && r.input.format == "unknown")
+    });
+    for r in shown {
         let i = &r.input;
         let status = i
             .status
@@ -70,7 +103,7 @@ fn summary(h: &mut String, reports: &[InputReport]) {
             .unwrap_or_default();
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"badge sev-{}\">{}</span></td><td>{}</td></tr>",
             esc(&i.input),
             esc(&status),
             esc(&i.format),
@@ -82,6 +115,17 @@ fn summary(h: &mut String, reports: &[InputReport]) {
         );
     }
     h.push_str("</tbody></table>\n");
+    if !unknown.is_empty() {
+        let _ = write!(
+            h,
+            "<details><summary>{} inputs of unrecognised format (skipped)</summary><ul>",
+            unknown.len()
+        );
+        for r in unknown {
+            let _ = write!(h, "<li class=\"mono\">{}</li>", esc(&r.input.input));
+        }
+        h.push_str("</ul></details>\n");
+    }
 }
 
 fn findings(h: &mut String, reports: &[InputReport]) {
@@ -108,12 +152,12 @@ fn findings(h: &mut String, reports: &[InputReport]) {
     h.push_str(
         "</select> Text <input id=\"f-text\" type=\"search\"> <span id=\"f-count\"></span></div>\n",
     );
-    h.push_str("<table id=\"findings\" class=\"sortable\"><thead><tr><th>severity</th><th>rule</th><th>ATT&amp;CK</th><th>input</th><th>subject</th><th>evidence</th><th>explanation</th><th>location</th></tr></thead><tbody>\n");
+    h.push_str("<table id=\"findings\" class=\"sortable\"><colgroup><col style=\"width:6em\"><col style=\"width:11em\"><col style=\"width:6.5em\"><col style=\"width:10%\"><col style=\"width:15%\"><col style=\"width:21%\"><col><col style=\"width:12%\"></colgroup><thead><tr><th>severity</th><th>rule</th><th>ATT&amp;CK</th><th>input</th><th>subject</th><th>evidence</th><th>explanation</th><th>location</th></tr></thead><tbody>\n");
     for f in all {
         let sev = f.severity as u8;
         let _ = writeln!(
             h,
-            "<tr data-sev=\"{sev}\" data-rule=\"{}\" data-input=\"{}\"><td data-key=\"{sev}\" class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            "<tr data-sev=\"{sev}\" data-rule=\"{}\" data-input=\"{}\"><td data-key=\"{sev}\"><span class=\"badge sev-{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
             esc(f.rule),
             esc(&f.input),
             f.severity,
@@ -156,7 +200,7 @@ fn boot_chains(h: &mut String, reports: &[InputReport]) {
                 continue;
             }
             if !any {
-                h.push_str("<h2>Boot chains</h2>\n");
+                h.push_str("<h2 id=\"boot-chains\">Boot chains</h2>\n");
                 any = true;
             }
             let mut title = r.input.input.clone();
@@ -170,7 +214,13 @@ fn boot_chains(h: &mut String, reports: &[InputReport]) {
                 let _ = write!(title, " — host {}", c.computer);
             }
             let _ = writeln!(h, "<h3>{}</h3>", esc(&title));
-            svg(h, &chain, &procs);
+            // A loose dump's input line says when it was taken: the end of open bars.
+            let dump_time = if location.is_empty() {
+                taken(&r.input.detail)
+            } else {
+                None
+            };
+            svg(h, &chain, &procs, dump_time);
             h.push_str("<table><thead><tr><th>pid</th><th>ppid</th><th>parent</th><th>name</th><th>session</th><th>created</th><th>exited</th><th>found by</th><th>source</th><th>command line</th></tr></thead><tbody>\n");
             for p in &chain {
                 let _ = writeln!(
@@ -196,7 +246,7 @@ fn boot_chains(h: &mut String, reports: &[InputReport]) {
 /// The boot-chain picture: one bar per process from creation to exit (or to the last
 /// time the group knows of: the dump or the last event), one row per process grouped
 /// by session, x in seconds after the master smss's creation.
-fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
+fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord], dump_time: Option<f64>) {
     let t = |s: &str| parse_iso(s);
     // The master smss: the smss whose parent is System (pid 4), else the first smss.
     let smss = |p: &&&ProcessRecord| p.name.eq_ignore_ascii_case("smss.exe");
@@ -220,6 +270,7 @@ fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
         .iter()
         .flat_map(|p| [&p.create_time, &p.exit_time, &p.event_time])
         .filter_map(|s| t(s))
+        .chain(dump_time)
         .fold(origin, f64::max);
     let mut rows: Vec<&ProcessRecord> = chain
         .iter()
@@ -232,7 +283,7 @@ fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let span = (end - origin).max(1e-3);
-    let (left, width, row_h) = (260.0, 700.0, 22.0);
+    let (left, width, row_h) = (280.0, 700.0, 22.0);
     let height = 30.0 + row_h * rows.len() as f64;
     let _ = writeln!(
         h,
@@ -243,7 +294,8 @@ fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
         let x = left + width * i as f64 / 4.0;
         let _ = writeln!(
             h,
-            "<line x1=\"{x}\" y1=\"14\" x2=\"{x}\" y2=\"{height}\" class=\"grid\"/><text x=\"{x}\" y=\"11\" class=\"axis\">+{}</text>",
+            "<line x1=\"{x}\" y1=\"14\" x2=\"{x}\" y2=\"{height}\" class=\"grid\"/><text x=\"{x}\" y=\"11\" class=\"axis\" text-anchor=\"{}\">+{}</text>",
+            if i == 4 { "end" } else { "start" },
             fmt_secs(span * i as f64 / 4.0)
         );
     }
@@ -257,11 +309,11 @@ fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
         let x0 = left + width * ((start - origin) / span).clamp(0.0, 1.0);
         let x1 = (left + width * ((stop - origin) / span).clamp(0.0, 1.0)).max(x0 + 2.0);
         let label = format!(
-            "s{} {} ({})",
+            "{} {} ({})",
             if p.session.is_empty() {
-                "-"
+                "no session".to_string()
             } else {
-                &p.session
+                format!("s{}", p.session)
             },
             p.name,
             p.pid
@@ -284,7 +336,13 @@ fn svg(h: &mut String, chain: &[&ProcessRecord], all: &[&ProcessRecord]) {
             esc(&tip)
         );
     }
-    h.push_str("</svg>\n<p class=\"sub\">Bars: creation to exit; open bars (hatched colour) run to the dump or the last event. x: time after the master smss was created.</p>\n");
+    h.push_str("</svg>\n<p class=\"sub\"><span class=\"key exited\"></span> created → exited &nbsp; <span class=\"key open\"></span> created → still running at the dump (or the last event). x: time after the master smss was created; one row per process, by session.</p>\n");
+}
+
+/// The dump time in a memory input's detail (`…, taken 2024-03-12T09:14:03.0000000Z, …`).
+fn taken(detail: &str) -> Option<f64> {
+    let rest = &detail[detail.find("taken ")? + 6..];
+    parse_iso(rest.split([',', ' ', ';']).next()?)
 }
 
 fn fmt_secs(s: f64) -> String {
@@ -431,15 +489,20 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}
 h1{margin:0 0 .2em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
 .sub{color:#666}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+#findings{table-layout:fixed;width:100%}
+#findings .mono{min-width:0;max-width:none}
+#findings td{overflow-wrap:anywhere}
+.badge{display:inline-block;padding:0 .4em;border-radius:3px}
 th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top;text-align:left}
 thead th{background:#f0f0f0;position:sticky;top:0}
 table.sortable thead th{cursor:pointer}
-.mono{font-family:ui-monospace,monospace;word-break:break-all;max-width:40em}
+.mono{font-family:ui-monospace,monospace;overflow-wrap:anywhere;min-width:10em;max-width:40em}
 .sev-critical{background:#bd0026;color:#fff}.sev-high{background:#f03b20;color:#fff}
 .sev-medium{background:#fd8d3c}.sev-low{background:#fed976}.sev-info{background:#ffffcc}
 .filters{margin:.5em 0}
 svg.chain{border:1px solid #ddd;background:#fafafa}
 svg .bar{fill:#3b6ea5}svg .bar.open{fill:#e6550d;opacity:.75}
+.key{display:inline-block;width:2em;height:.8em;background:#3b6ea5}.key.open{background:#e6550d;opacity:.75}
 svg .grid{stroke:#ddd}svg .axis,svg .lbl{font:11px ui-monospace,monospace;fill:#333}
 table.facts th{background:#f7f7f7;width:14em}
 "#;

@@ -146,11 +146,15 @@ fn input_rows(r: &InputReport, out: &mut Vec<TimelineRecord>) {
         );
     }
     for e in &r.executions {
-        let what = if e.path.is_empty() {
+        let mut what = if e.path.is_empty() {
             e.program.clone()
         } else {
             format!("{} ({})", e.program, e.path)
         };
+        // ShimCache and BAM repeat per control set: say which, or the rows look doubled.
+        if !e.control_set.is_empty() {
+            what = format!("{what} [{}]", e.control_set);
+        }
         let mut any = false;
         for (meaning, t) in e
             .times
