@@ -121,7 +121,7 @@ impl Layer {
             return Ok(Map::Below);
         }
         let cs = self.cs();
-        if l2_off % cs != 0 || l2_off.saturating_add(cs) > self.file.len() {
+        if !l2_off.is_multiple_of(cs) || l2_off.saturating_add(cs) > self.file.len() {
             return Err(self.hole(
                 span_start,
                 span,
@@ -160,7 +160,7 @@ impl Layer {
         if off == 0 {
             return Ok(Map::Below);
         }
-        if off % cs != 0 {
+        if !off.is_multiple_of(cs) {
             let start = vcl << cb;
             return Err(self.hole(start, cs, format!("cluster offset {off:#x} not aligned")));
         }

@@ -129,7 +129,7 @@ pub(crate) fn bit_run(bitmap: &[u8], first: u64, max: u64, msb_first: bool) -> (
     while n < max {
         let i = first + n;
         // Whole bytes at a time where they agree, bit by bit at the edges.
-        if i % 8 == 0 && n + 8 <= max {
+        if i.is_multiple_of(8) && n + 8 <= max {
             let byte = bitmap.get((i / 8) as usize).copied().unwrap_or(0);
             if byte == if v { 0xFF } else { 0 } {
                 n += 8;

@@ -715,7 +715,7 @@ fn words(len: usize) -> Vec<u8> {
         x ^= x >> 7;
         x ^= x << 17;
         v.extend_from_slice(W[(x % 16) as usize].as_bytes());
-        if x % 7 == 0 {
+        if x.is_multiple_of(7) {
             v.push((x >> 32) as u8);
         }
     }

@@ -58,8 +58,11 @@ fn parse_server_dll(v: &str) -> ServerDll {
         Some((d, i)) => (d, i.trim().parse().ok()),
         None => (v, None),
     };
-    let (name, entry_point) = match dll.split_once(':') {
-        Some((n, e)) => (n.to_string(), Some(e.to_string())),
+    let (name, entry_point) = match entry_colon(dll) {
+        Some(at) => (
+            dll[..at].to_string(),
+            Some(dll[at + 1..].to_string()),
+        ),
         None => (dll.to_string(), None),
     };
     ServerDll {
@@ -68,6 +71,22 @@ fn parse_server_dll(v: &str) -> ServerDll {
         index,
         raw: v.to_string(),
     }
+}
+
+/// The colon that starts the entry point: not the one of a drive letter (`C:\`,
+/// `\\?\C:\`), since a ServerDll may be given as a full path.
+fn entry_colon(dll: &str) -> Option<usize> {
+    let b = dll.as_bytes();
+    (0..b.len()).find(|&i| {
+        if b[i] != b':' {
+            return false;
+        }
+        let drive = i >= 1
+            && b[i - 1].is_ascii_alphabetic()
+            && (i == 1 || matches!(b[i - 2], b'\\' | b'/'))
+            && matches!(b.get(i + 1), Some(b'\\' | b'/'));
+        !drive
+    })
 }
 
 #[cfg(test)]
@@ -116,5 +135,25 @@ mod tests {
         );
         assert_eq!(c.server_dlls[1].index, None);
         assert!(parse_csrss_command_line("").executable.is_empty());
+    }
+    #[test]
+    fn server_dll_with_a_drive_letter_path() {
+        let c = parse_csrss_command_line(
+            r"csrss.exe ServerDll=C:\ProgramData\x\evsrv,5 ServerDll=D:\x\y.dll:Init,6 ServerDll=\\?\C:\z\w,7 ServerDll=winsrv:Con,2",
+        );
+        let got: Vec<(&str, Option<&str>, Option<u32>)> = c
+            .server_dlls
+            .iter()
+            .map(|d| (d.name.as_str(), d.entry_point.as_deref(), d.index))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (r"C:\ProgramData\x\evsrv", None, Some(5)),
+                (r"D:\x\y.dll", Some("Init"), Some(6)),
+                (r"\\?\C:\z\w", None, Some(7)),
+                ("winsrv", Some("Con"), Some(2)),
+            ]
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! - [`dump`]: rows for any subtree.
 //! - Execution evidence as [`ExecutionEntry`]s: [`amcache`] (Amcache.hve, both layouts),
 //!   [`shimcache`] (AppCompatCache of every control set, XP to 11), [`bam`] (BAM/DAM per user).
+#![forbid(unsafe_code)]
 
 mod csrss;
 mod dump;

@@ -8,6 +8,7 @@
 //! assert_eq!(isf.field_offset("_EPROCESS", "UniqueProcessId"), Some(0x440));
 //! # Ok::<(), triage_isf::IsfError>(())
 //! ```
+#![forbid(unsafe_code)]
 mod builds;
 mod dir;
 mod error;

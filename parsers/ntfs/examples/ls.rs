@@ -71,7 +71,7 @@ fn main() {
     let stats = ntfs
         .for_each_entry(|batch| {
             calls += 1;
-            if calls % 64 == 0 {
+            if calls.is_multiple_of(64) {
                 peak_anon = peak_anon.max(rss_anon().unwrap_or(0));
             }
             if quiet {

@@ -15,7 +15,7 @@ fn resident(ty: u32, value: &[u8]) -> Vec<u8> {
     a[0x10..0x14].copy_from_slice(&(value.len() as u32).to_le_bytes());
     a[0x14..0x16].copy_from_slice(&0x18u16.to_le_bytes());
     a.extend_from_slice(value);
-    while a.len() % 8 != 0 {
+    while !a.len().is_multiple_of(8) {
         a.push(0);
     }
     let len = a.len() as u32;

@@ -8,6 +8,7 @@
 //! let facts = triage_pe::analyze(&data, &triage_pe::Options { hashes: true }).unwrap();
 //! assert_eq!(facts.subsystem, "native");
 //! ```
+#![forbid(unsafe_code)]
 
 mod authenticode;
 mod bytes;

@@ -4,6 +4,8 @@
 //! `.vmem` + `.vmss`) reduces to a sorted list of [`Segment`]s: a physical range and the
 //! file offset holding it. Physical addresses not covered by any segment are *holes* and
 //! read as absent, never as zero pages.
+// Unsafe only where a file is memory-mapped (marked `allow(unsafe_code)` there).
+#![deny(unsafe_code)]
 
 mod bytes;
 mod crashdump;

@@ -25,6 +25,7 @@ fn map(path: &Path) -> Result<Mmap> {
     }
     // SAFETY: the map is read-only; evidence files are not expected to change while
     // read. If one is truncated underneath us the process may fault, as with any reader.
+    #[allow(unsafe_code)] // the one unsafe of this crate: a read-only map, see SAFETY above
     unsafe { Mmap::map(&file) }.map_err(io)
 }
 

@@ -13,6 +13,8 @@
 //!   a tolerant caller can zero-fill it and go on ([`read_lossy`]). Regions that are
 //!   simply unallocated in a sparse container are zeros, not holes: that is their content.
 //! - A read that runs *into* a hole after some good bytes returns the good bytes (short).
+// Unsafe only where a file is memory-mapped (marked `allow(unsafe_code)` there).
+#![deny(unsafe_code)]
 
 use std::borrow::Cow;
 use std::fmt;
@@ -329,6 +331,7 @@ impl FileSource {
             // SAFETY: the map is read-only and private to us. If another process truncates
             // the file while we read it we may fault; evidence should be on read-only media
             // or a working copy.
+            #[allow(unsafe_code)] // the one unsafe of this crate: a read-only map, see SAFETY above
             Some(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?)
         };
         Ok(FileSource {

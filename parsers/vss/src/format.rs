@@ -85,7 +85,7 @@ pub fn read_block(
     layer: &'static str,
 ) -> Result<Vec<u8>> {
     let loc = src.location();
-    if offset % 512 != 0 || offset.checked_add(BLOCK).is_none_or(|e| e > src.len()) {
+    if !offset.is_multiple_of(512) || offset.checked_add(BLOCK).is_none_or(|e| e > src.len()) {
         return Err(SourceError::corrupt(
             loc,
             layer,

@@ -1,6 +1,7 @@
 //! Windows memory analysis over a [`triage_physmem::PhysicalMemory`]: address
 //! translation (x64, x86 PAE, x86), kernel DTB and ntoskrnl discovery, structure layouts
 //! (ISF, built-in table, discovery), and the `mem info` facts.
+#![forbid(unsafe_code)]
 
 mod builtin_layouts;
 mod discover;

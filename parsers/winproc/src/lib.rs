@@ -5,6 +5,7 @@
 //! Input: a [`triage_physmem::PhysicalMemory`] and the image facts from
 //! [`triage_winmem::mem_info`]. Nothing here prints, and bad input never panics: what
 //! can't be read is a warning or a field state.
+#![forbid(unsafe_code)]
 
 mod bytes;
 mod eprocess;

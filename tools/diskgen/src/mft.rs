@@ -605,7 +605,7 @@ impl Ntfs {
             if flags & 2 != 0 {
                 break;
             }
-            if len < 16 || len % 8 != 0 || e + len > used {
+            if len < 16 || !len.is_multiple_of(8) || e + len > used {
                 return Err(bad("index entry length"));
             }
             if u64_at(&rec, e)? & 0xFFFF_FFFF_FFFF != child {

@@ -9,6 +9,7 @@
 //! let truth = generate(&sc, &isf, &mut out, Format::Raw)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![forbid(unsafe_code)]
 mod error;
 mod gen;
 mod layout;

@@ -120,7 +120,7 @@ impl AddressSpace {
         pa: u64,
         flags: u64,
     ) -> Result<(), MemgenError> {
-        debug_assert!(va % LARGE == 0 && pa % LARGE == 0);
+        debug_assert!(va.is_multiple_of(LARGE) && pa.is_multiple_of(LARGE));
         let pdpt = self.next_table(mem, self.pml4, va, 3)?;
         let pd = self.next_table(mem, pdpt, va, 2)?;
         mem.write_u64(Self::entry_pa(pd, va, 1), (pa & ADDR_MASK) | flags | PS);

@@ -45,7 +45,7 @@ impl PhysMem {
             chunk.copy_from_slice(&mix(base.wrapping_add(i as u64)).to_le_bytes());
         }
         let pick = mix(base ^ 0xDEC0);
-        if pick % 48 == 0 {
+        if pick.is_multiple_of(48) {
             let tags: [&[u8; 4]; 4] = [b"Proc", b"Toke", b"Obtb", b"Proc"];
             let tag = tags[((pick >> 8) % 4) as usize];
             let off = (((pick >> 16) % 255) * 16 + 4) as usize;
@@ -110,7 +110,7 @@ impl PhysMem {
 
     pub fn read_u64(&self, pa: u64) -> u64 {
         // Fast path for page-table walks: aligned reads of stored pages.
-        if pa % 8 == 0 {
+        if pa.is_multiple_of(8) {
             if let Some(p) = self.pages.get(&(pa / PAGE)) {
                 let off = (pa % PAGE) as usize;
                 let mut b = [0u8; 8];
@@ -137,7 +137,7 @@ impl PhysMem {
     /// A fresh page from the bump allocator, skipping a few pages now and then so
     /// structures do not sit in one neat block.
     pub fn alloc_page(&mut self, zeroed: bool) -> Result<u64, MemgenError> {
-        if self.rng.next_u64() % 4 == 0 {
+        if self.rng.next_u64().is_multiple_of(4) {
             self.next_free += PAGE * self.rng.range(1, 4);
         }
         let pa = self.next_free;

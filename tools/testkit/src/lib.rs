@@ -1,5 +1,6 @@
 //! Where the tests of every crate find their fixtures: one `shared_dir()` for the whole
 //! workspace, so the rule "missing shared data fails in CI, skips elsewhere" lives once.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

@@ -153,7 +153,7 @@ pub(super) fn parse_header(file: &Source, l1_budget: &mut u64) -> Result<Header>
             &format!("L1 table ({l1_size} entries at {l1_off:#x}) runs past the end"),
         ));
     }
-    if l1_off % cs != 0 && needed > 0 {
+    if !l1_off.is_multiple_of(cs) && needed > 0 {
         return Err(corrupt(40, "L1 table offset not cluster aligned"));
     }
     *l1_budget = l1_budget

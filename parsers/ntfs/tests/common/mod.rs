@@ -255,7 +255,7 @@ pub fn compare_with_fls(
             continue;
         }
         content_n += 1;
-        if content_every == 0 || content_n % content_every != 0 {
+        if content_every == 0 || !content_n.is_multiple_of(content_every) {
             continue;
         }
         let spec = format!(

@@ -43,7 +43,7 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
         .map(|k| k.build)
         .or(sc.build)
         .ok_or_else(|| MemgenError::Scenario("unknown build: give `build`".into()))?;
-    if sc.memory_size < 64 << 20 || sc.memory_size % PAGE != 0 {
+    if sc.memory_size < 64 << 20 || !sc.memory_size.is_multiple_of(PAGE) {
         return Err(MemgenError::Scenario(
             "memory_size must be a page multiple of at least 64 MiB".into(),
         ));
