@@ -10,6 +10,7 @@
 
 use triage_source::{Result, Siblings, Source, SourceError};
 
+mod chain;
 pub mod ewf;
 pub mod qcow2;
 pub mod raw;

@@ -50,16 +50,6 @@ fn be64(b: &[u8], at: usize) -> u64 {
         .unwrap_or(0)
 }
 
-/// The file-name part of a name from evidence: never a path out of the directory.
-pub(crate) fn file_name_only(name: &str) -> Option<&str> {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    if base.is_empty() || base == "." || base == ".." {
-        None
-    } else {
-        Some(base)
-    }
-}
-
 /// What lies below a layer's unallocated clusters.
 enum Below {
     Zeros,
@@ -317,43 +307,24 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     // Walk the backing chain iteratively: names first, layers built bottom-up.
     let mut chain: Vec<(Source, Header)> = vec![(file, top)];
     let top_name = chain[0].0.location().last().to_string();
-    let mut seen: Vec<String> = vec![file_name_only(&top_name).unwrap_or("").to_ascii_lowercase()];
+    let mut walk = crate::chain::Walk::new(&top_name, MAX_CHAIN);
     let mut bottom = Below::Zeros;
     while let Some((_, h)) = chain.last() {
         let Some(raw_name) = h.backing_name.clone() else {
             break;
         };
-        let Some(name) = file_name_only(&raw_name).map(str::to_string) else {
-            warnings.push(format!("backing file name {raw_name:?} has no file name"));
-            bottom = Below::Missing(raw_name);
-            break;
-        };
-        let lname = name.to_ascii_lowercase();
-        if seen.contains(&lname) {
-            warnings.push(format!("backing chain loops back to {name}"));
-            bottom = Below::Missing(name);
-            break;
-        }
-        if chain.len() > MAX_CHAIN {
-            warnings.push(format!(
-                "backing chain deeper than {MAX_CHAIN}: {name} not followed"
-            ));
-            bottom = Below::Missing(name);
-            break;
-        }
-        seen.push(lname);
-        let src = match siblings.open(&name) {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                warnings.push(format!(
-                    "backing file {name} not found: its clusters read as holes"
-                ));
-                bottom = Below::Missing(name);
-                break;
-            }
-            Err(e) => {
-                warnings.push(format!("backing file {name} cannot be opened: {e}"));
-                bottom = Below::Missing(name);
+        let (name, src) = match walk.step(
+            siblings,
+            &raw_name,
+            chain.len(),
+            "backing file",
+            "backing chain",
+            "its clusters",
+        ) {
+            crate::chain::Step::Opened(n, s) => (n, s),
+            crate::chain::Step::Stop(n, why) => {
+                warnings.push(why);
+                bottom = Below::Missing(n);
                 break;
             }
         };

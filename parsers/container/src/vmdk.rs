@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use triage_source::{ByteSource, ChunkCache, Location, Result, Siblings, Source, SourceError};
 
-use crate::qcow2::file_name_only;
+use crate::chain::file_name_only;
 use crate::{Container, ContainerKind};
 
 mod descriptor;
@@ -418,9 +418,7 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
     };
     let top = open_link(file, siblings, &mut st)?;
     let mut chain = vec![top];
-    let mut seen = vec![file_name_only(chain[0].loc.last())
-        .unwrap_or("")
-        .to_ascii_lowercase()];
+    let mut walk = crate::chain::Walk::new(chain[0].loc.last(), MAX_CHAIN);
     let mut warnings = Vec::new();
     let mut bottom = Parent::None;
     while let Some(last) = chain.last() {
@@ -428,37 +426,18 @@ pub fn open(file: Source, siblings: &dyn Siblings) -> Result<Container> {
             break;
         };
         let child_pcid = last.desc.parent_cid.clone();
-        let Some(name) = file_name_only(&hint).map(str::to_string) else {
-            warnings.push(format!("parent {hint:?} has no file name"));
-            bottom = Parent::Missing(hint);
-            break;
-        };
-        let lname = name.to_ascii_lowercase();
-        if seen.contains(&lname) {
-            warnings.push(format!("snapshot chain loops back to {name}"));
-            bottom = Parent::Missing(name);
-            break;
-        }
-        if chain.len() > MAX_CHAIN {
-            warnings.push(format!(
-                "snapshot chain deeper than {MAX_CHAIN}: {name} not followed"
-            ));
-            bottom = Parent::Missing(name);
-            break;
-        }
-        seen.push(lname);
-        let src = match siblings.open(&name) {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                warnings.push(format!(
-                    "parent {name} not found: unallocated grains read as holes"
-                ));
-                bottom = Parent::Missing(name);
-                break;
-            }
-            Err(e) => {
-                warnings.push(format!("parent {name} cannot be opened: {e}"));
-                bottom = Parent::Missing(name);
+        let (name, src) = match walk.step(
+            siblings,
+            &hint,
+            chain.len(),
+            "parent",
+            "snapshot chain",
+            "unallocated grains",
+        ) {
+            crate::chain::Step::Opened(n, s) => (n, s),
+            crate::chain::Step::Stop(n, why) => {
+                warnings.push(why);
+                bottom = Parent::Missing(n);
                 break;
             }
         };
