@@ -473,3 +473,39 @@ fn split_segments_and_parts_are_not_inputs_of_their_own() {
     let c = run_csv(&["disk", "ls", raw.to_str().unwrap()]).len();
     assert_eq!((a, b), (c, c));
 }
+
+#[test]
+fn shadow_storage_on_another_volume_of_the_disk_is_read() {
+    // dfir_ntfs's vss_3: partition 2's shadow copies keep their data on partition 1.
+    let Some(disk) = triage_testkit::sample_dir("disk") else {
+        return;
+    };
+    if tool("vshadowinfo").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    sh(Command::new("tar")
+        .arg("-xzSf")
+        .arg(disk.join("msuhanov__dfir_ntfs__vss_3_volstor.tar.gz"))
+        .arg("-C")
+        .arg(tmp.path()));
+    let img = tmp.path().join("vss_3_volstor.raw");
+    let out = bin()
+        .args(["scan", "--format", "csv", "--records", "volumes"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = common::parse_csv(&String::from_utf8_lossy(&out.stdout)).1;
+    let p2 = rows.iter().find(|r| r["partition"] == "2").expect("partition 2");
+    let offset = p2["offset"].clone();
+    let info = String::from_utf8_lossy(&sh(Command::new("vshadowinfo").args(["-o", &offset]).arg(&img))).to_string();
+    let stores = info.matches("Store: ").count();
+    assert!(stores >= 1, "{info}");
+    assert_eq!(p2["snapshots"], stores.to_string(), "{p2:?}");
+    // Each snapshot was opened as a volume, its data read from partition 1: a snapshot
+    // that cannot be read makes the input partial, with the reason.
+    let inputs = run_csv(&["scan", "--records", "inputs", img.to_str().unwrap()]);
+    assert_eq!(inputs[0]["status"], "analysed", "{:?}", inputs[0]);
+    assert!(p2["detail"].matches("shadow copy ").count() == stores, "{p2:?}");
+}

@@ -205,11 +205,14 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     let mut notes = Vec::new();
     let mut triaged = Vec::new();
     if opts.triage {
+        // Shadow storage can sit on another volume of the same disk.
+        let all: Vec<Source> = img.volumes.iter().map(|v| v.source.clone()).collect();
         for v in &img.volumes {
             if let Some(Ok(ntfs)) = &v.ntfs {
                 let t = crate::analyse::disk_triage::triage(
                     &v.location(),
                     &v.source,
+                    &all,
                     ntfs,
                     opts,
                     report,

@@ -74,9 +74,11 @@ pub struct VolumeTriage {
 }
 
 /// Triage one NTFS volume into `report`.
+#[allow(clippy::too_many_arguments)]
 pub fn triage(
     vol_loc: &str,
     volume: &Source,
+    disk_volumes: &[Source],
     ntfs: &Ntfs,
     opts: &Options,
     report: &mut InputReport,
@@ -169,7 +171,7 @@ pub fn triage(
     }
 
     // Shadow copies: what changed since each.
-    snapshots(vol_loc, volume, ntfs, opts, report, warnings, &mut t);
+    snapshots(vol_loc, volume, disk_volumes, ntfs, opts, report, warnings, &mut t);
     t
 }
 
@@ -684,13 +686,19 @@ fn session_manager(ntfs: &Ntfs, opts: &Options) -> BTreeMap<(String, String, Str
 fn snapshots(
     vol_loc: &str,
     volume: &Source,
+    disk_volumes: &[Source],
     live: &Ntfs,
     opts: &Options,
     report: &mut InputReport,
     warnings: &mut Vec<String>,
     t: &mut VolumeTriage,
 ) {
-    let shadows = match triage_vss::ShadowVolume::open(volume.clone()) {
+    let storage: Vec<Source> = disk_volumes
+        .iter()
+        .filter(|s| !Arc::ptr_eq(s, volume))
+        .cloned()
+        .collect();
+    let shadows = match triage_vss::ShadowVolume::open_with_storage(volume.clone(), &storage) {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
