@@ -43,7 +43,8 @@ fn record(e: &ProcessEvent, boot: u32) -> ProcessRecord {
             .terminal_session_id
             .map(|s| s.to_string())
             .unwrap_or_default(),
-        create_time: filetime(e.event_time),
+        // Sysmon says when the process started; 4688 is written as it starts.
+        create_time: filetime(e.utc_time.unwrap_or(e.event_time)),
         user_sid: user_sid(e).unwrap_or_default(),
         user_name: e.user_name.clone().unwrap_or_default(),
         integrity: e
@@ -80,7 +81,7 @@ pub fn add_scan(scan: &triage_evtx::Scan, report: &mut InputReport) -> String {
             user_sid: user_sid(e),
             user_name: e.user_name.clone(),
             command_line: e.command_line.clone(),
-            time: e.event_time,
+            time: e.utc_time.unwrap_or(e.event_time),
             guid: e.process_guid.clone(),
             parent_guid: e.parent_process_guid.clone(),
             subject: format!(
@@ -119,7 +120,7 @@ pub fn add_scan(scan: &triage_evtx::Scan, report: &mut InputReport) -> String {
             })
             .max_by_key(|(_, c)| c.event_time);
         if let Some((r, _)) = hit {
-            r.exit_time = filetime(x.event_time);
+            r.exit_time = filetime(x.utc_time.unwrap_or(x.event_time));
         }
     }
     report.findings.extend(history::check(&typed, &boot_times));

@@ -123,6 +123,7 @@ fn empty(source: &'static str, kind: ProcessEventKind, pid: u64, image: String) 
         parent_image: None,
         command_line: None,
         subject_user_sid: None,
+        utc_time: None,
         target_user_sid: None,
         user_name: None,
         token_elevation_type: None,
@@ -176,6 +177,7 @@ fn sysmon_1(d: &Value) -> Option<ProcessEvent> {
     p.process_guid = text(&d["ProcessGuid"]);
     p.parent_process_guid = text(&d["ParentProcessGuid"]);
     p.hashes = text(&d["Hashes"]);
+    p.utc_time = sysmon_time(d);
     Some(p)
 }
 
@@ -185,7 +187,14 @@ fn sysmon_5(d: &Value) -> Option<ProcessEvent> {
     let mut p = empty("evtx:sysmon-5", ProcessEventKind::Exit, pid, image);
     p.process_guid = text(&d["ProcessGuid"]);
     p.user_name = text(&d["User"]);
+    p.utc_time = sysmon_time(d);
     Some(p)
+}
+
+/// Sysmon's `UtcTime` (`2020-04-25 22:19:20.134`, UTC without a zone).
+fn sysmon_time(d: &Value) -> Option<u64> {
+    let t = text(&d["UtcTime"])?;
+    parse_time(&format!("{}Z", t.trim().replacen(' ', "T", 1)))
 }
 
 /// `SubjectDomainName\SubjectUserName`, or the user name alone.

@@ -147,6 +147,9 @@ pub struct ProcessEvent {
     pub parent_process_guid: Option<String>,
     /// Sysmon 1 `Hashes` (`SHA1=…,MD5=…`).
     pub hashes: Option<String>,
+    /// Sysmon's own `UtcTime` (when the process was created or ended, a little before the
+    /// event was written), as FILETIME ticks.
+    pub utc_time: Option<u64>,
 }
 
 /// A record that marks a boot (or the event log service starting with one).
