@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Analyse any mix of inputs (files and directories, recursively), recognised by content.
     Scan {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "input_list")]
         paths: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
@@ -65,6 +65,19 @@ pub enum Command {
     Rules {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+    },
+    /// Merge the `--out` directories of `--shard K/N` runs into one, as one run would
+    /// have written it; checks from the journals that the shards are complete and
+    /// disjoint.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged files go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// No list of written files on stderr.
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -183,6 +196,16 @@ pub struct Common {
     /// Say more on stderr (per-input timing and warnings).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// With --out DIR: go on from the journal in DIR after a kill, analysing only the
+    /// inputs it does not list.
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Analyse only part K of N of the sorted input list (parts balanced by bytes).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::batch::shard::Shard>,
+    /// Read input paths from FILE, one per line (`-`: stdin), besides those given.
+    #[arg(long, value_name = "FILE")]
+    pub input_list: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -30,6 +30,8 @@ pub fn effective_format(common: &Common) -> OutputFormat {
     })
 }
 
+/// Run a batch, streamed: records are written as each input finishes, in input order
+/// (see [`crate::batch::stream`]); `--resume`, `--shard`, `--input-list` apply here.
 pub fn batch(
     paths: &[PathBuf],
     scope: Scope,
@@ -38,10 +40,85 @@ pub fn batch(
     view: View,
 ) -> Result<u8> {
     check_records(common)?;
+    let mut paths = paths.to_vec();
+    if let Some(list) = &common.input_list {
+        paths.extend(crate::batch::shard::read_list(list)?);
+    }
+    let (files, walk_errors) = crate::evidence::collect_inputs(&paths);
+    let files = match common.shard {
+        Some(s) => crate::batch::shard::select(files, s),
+        None => files,
+    };
+    let mut items: Vec<analyse::Item> = files.into_iter().map(analyse::Item::File).collect();
+    // Unreadable paths belong to the first shard only, so shards stay disjoint.
+    if common.shard.is_none_or(|s| s.k == 1) {
+        items.extend(
+            walk_errors
+                .into_iter()
+                .map(|(p, e)| analyse::Item::WalkError(p, e)),
+        );
+    }
+    let item_paths: Vec<PathBuf> = items.iter().map(|i| i.path().to_path_buf()).collect();
+    let key_parts = vec![
+        env!("CARGO_PKG_VERSION").to_string(),
+        format!("{scope:?}"),
+        format!("{opts:?}"),
+        format!("{:?}", effective_format(common) == OutputFormat::Jsonl),
+        format!("{:?}", common.shard),
+    ];
+    let key = crate::batch::stream::key(&key_parts, &item_paths);
+    let mut sink =
+        crate::batch::stream::Sink::new(common, view.main, view.with_findings, &key, &item_paths)?;
+    let skip = sink.skip();
     let progress = Progress::new(common.quiet);
-    let reports = analyse::run(paths, scope, &opts, &progress);
-    emit(&reports, common, view)?;
-    Ok(exit_code(&reports, common))
+    analyse::stream(&items, skip, scope, &opts, &progress, |p, r| {
+        sink.push(p, r)
+    })?;
+    sink.finish()
+}
+
+/// The stdout part of [`emit`]: the command's main kind (a table hides unrecognised
+/// files unless -v), then the findings under a table.
+pub fn print_stdout<W: Write>(
+    out: &mut W,
+    reports: &[InputReport],
+    common: &Common,
+    main: RecordKind,
+    with_findings: bool,
+) -> Result<()> {
+    let format = effective_format(common);
+    let kind = common.records.unwrap_or(main);
+    // On a terminal, a collection's READMEs and scripts would bury the evidence:
+    // unrecognised files are counted, and listed with -v (CSV and --out list them all).
+    let hidden: Vec<&InputReport> =
+        if format == OutputFormat::Table && kind == RecordKind::Inputs && common.verbose == 0 {
+            reports.iter().filter(|r| is_unrecognised(r)).collect()
+        } else {
+            Vec::new()
+        };
+    if hidden.is_empty() {
+        output::write_kind(out, format, kind, reports)?;
+    } else {
+        let shown: Vec<InputReport> = reports
+            .iter()
+            .filter(|r| !is_unrecognised(r))
+            .cloned()
+            .collect();
+        output::write_kind(out, format, kind, &shown)?;
+        writeln!(
+            out,
+            "({} files of unrecognised format not shown; -v lists them)",
+            hidden.len()
+        )?;
+    }
+    if format == OutputFormat::Table && with_findings && common.records.is_none() {
+        let any = reports.iter().any(|r| !r.findings.is_empty());
+        if any {
+            writeln!(out)?;
+            output::write_kind(out, format, RecordKind::Findings, reports)?;
+        }
+    }
+    Ok(())
 }
 
 /// Print the reports as the options ask, and a summary on stderr.
@@ -64,54 +141,34 @@ pub fn emit(reports: &[InputReport], common: &Common, view: View) -> Result<()> 
             }
         }
     } else {
-        let kind = common.records.unwrap_or(view.main);
-        // On a terminal, a collection's READMEs and scripts would bury the evidence:
-        // unrecognised files are counted, and listed with -v (CSV and --out list them all).
-        let hidden: Vec<&InputReport> =
-            if format == OutputFormat::Table && kind == RecordKind::Inputs && common.verbose == 0 {
-                reports.iter().filter(|r| is_unrecognised(r)).collect()
-            } else {
-                Vec::new()
-            };
-        if hidden.is_empty() {
-            output::write_kind(&mut out, format, kind, reports)?;
-        } else {
-            let shown: Vec<InputReport> = reports
-                .iter()
-                .filter(|r| !is_unrecognised(r))
-                .cloned()
-                .collect();
-            output::write_kind(&mut out, format, kind, &shown)?;
-            writeln!(
-                out,
-                "({} files of unrecognised format not shown; -v lists them)",
-                hidden.len()
-            )?;
-        }
-        if format == OutputFormat::Table && view.with_findings && common.records.is_none() {
-            let any = reports.iter().any(|r| !r.findings.is_empty());
-            if any {
-                writeln!(out)?;
-                output::write_kind(&mut out, format, RecordKind::Findings, reports)?;
-            }
-        }
+        print_stdout(&mut out, reports, common, view.main, view.with_findings)?;
     }
     out.flush()?;
     if !common.quiet {
         for r in reports {
             match r.input.status {
                 Some(InputStatus::Error) => {
-                    eprintln!("error: {}: {}", r.input.input, r.input.detail)
+                    eprintln!(
+                        "error: {}: {}",
+                        crate::sanitise::terminal(&r.input.input),
+                        crate::sanitise::terminal(&r.input.detail)
+                    )
                 }
                 Some(InputStatus::Partial) if common.verbose > 0 => {
-                    eprintln!("partial: {}: {}", r.input.input, r.input.detail)
+                    eprintln!(
+                        "partial: {}: {}",
+                        crate::sanitise::terminal(&r.input.input),
+                        crate::sanitise::terminal(&r.input.detail)
+                    )
                 }
                 _ => {}
             }
             if common.verbose > 0 {
                 eprintln!(
                     "{} ms: {} ({})",
-                    r.input.elapsed_ms, r.input.input, r.input.format
+                    r.input.elapsed_ms,
+                    crate::sanitise::terminal(&r.input.input),
+                    r.input.format
                 );
             }
         }

@@ -11,7 +11,10 @@ pub enum Format {
     RegfLog,
     CrashDump32,
     CrashDump64,
+    /// An ELF core file (QEMU `dump-guest-memory`, VirtualBox `dumpvmcore`).
     Elf,
+    /// Any other ELF (executable, shared object, relocatable): not memory, skipped.
+    ElfNotCore,
     Lime,
     /// Raw physical memory: recognised by the processor start block in the first MiB.
     RawMemory,
@@ -41,6 +44,7 @@ impl Format {
             Format::CrashDump32 => "crashdump32",
             Format::CrashDump64 => "crashdump64",
             Format::Elf => "elf",
+            Format::ElfNotCore => "elf-not-core",
             Format::Lime => "lime",
             Format::RawMemory => "raw-memory",
             Format::VmwareState => "vmware-state",
@@ -165,7 +169,11 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
         return Format::CrashDump32;
     }
     if starts(b"\x7fELF") {
-        return Format::Elf;
+        // One detector: the memory crate's, which wants e_type ET_CORE.
+        return match triage_physmem::detect(head, 0) {
+            Some(triage_physmem::ContainerKind::ElfCore) => Format::Elf,
+            _ => Format::ElfNotCore,
+        };
     }
     if starts(b"EMiL") {
         return Format::Lime;
@@ -227,6 +235,23 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_elf_cores_are_memory() {
+        let mut core = vec![0u8; 64];
+        core[..4].copy_from_slice(b"\x7fELF");
+        core[4] = 2;
+        core[5] = 1;
+        core[16] = 4; // ET_CORE
+        assert_eq!(detect(&core, &[], None), Format::Elf);
+        core[16] = 2; // ET_EXEC
+        assert_eq!(detect(&core, &[], None), Format::ElfNotCore);
+        assert!(!Format::ElfNotCore.is_memory());
+        // A real executable of this machine.
+        if let Ok(ls) = std::fs::read("/bin/ls") {
+            assert_eq!(detect(&ls[..64], &[], None), Format::ElfNotCore);
+        }
+    }
 
     fn pe_head() -> Vec<u8> {
         let mut h = vec![0u8; 4096];

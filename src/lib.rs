@@ -5,6 +5,7 @@
 //! tested alone.
 
 pub mod analyse;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod detect;
@@ -14,4 +15,5 @@ pub mod names;
 pub mod output;
 pub mod progress;
 pub mod rules;
+pub mod sanitise;
 pub mod time;

@@ -30,6 +30,15 @@ fn run(cli: Cli) -> Result<u8> {
             print_rules(format)?;
             Ok(0)
         }
+        Command::Merge { dirs, out, quiet } => {
+            let written = smss_triage::batch::merge::merge(&dirs, &out)?;
+            if !quiet {
+                for p in written {
+                    eprintln!("wrote {}", p.display());
+                }
+            }
+            Ok(0)
+        }
         Command::Scan {
             paths,
             common,

@@ -210,16 +210,16 @@ fn is_double_extension(skeleton: &str, protected: &str) -> bool {
 }
 
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{61C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
+/// Invisible when displayed: bidi controls, format characters, default-ignorables
+/// (variation selectors such as U+FE0F), control characters and white space.
 fn is_invisible(c: char) -> bool {
-    is_bidi_control(c)
-        || matches!(
-            c,
-            '\u{200B}'..='\u{200D}' | '\u{FEFF}' | '\u{00AD}' | '\u{2060}'
-        )
-        || c.is_whitespace()
+    is_bidi_control(c) || crate::sanitise::is_hidden(c) || c.is_whitespace()
 }
 
 /// Fold a name to the ASCII skeleton it is meant to be read as.
@@ -238,9 +238,12 @@ pub fn skeleton(name: &str) -> String {
             folded.push('l');
             continue;
         }
-        let c = homoglyph(c);
-        for lc in c.to_lowercase() {
-            folded.push(lc);
+        if c.is_ascii() {
+            for lc in homoglyph(c).to_lowercase() {
+                folded.push(lc);
+            }
+        } else {
+            fold_non_ascii(c, &mut folded);
         }
     }
     let folded = folded.replace("rn", "m").replace("vv", "w");
@@ -263,6 +266,31 @@ pub fn skeleton(name: &str) -> String {
                 out.push_str(p);
             }
             out
+        }
+    }
+}
+
+/// A non-ASCII character as the ASCII it is read as: combining marks removed, then the
+/// UTS #39 confusables prototype (`ꜱ` → `s`, `ӏ` → `l`), then our own table for what
+/// UTS #39 maps to something non-ASCII. Only non-ASCII characters go through UTS #39:
+/// it maps plain ASCII too (`m` → `rn`), which our own rules already handle.
+fn fold_non_ascii(c: char, out: &mut String) {
+    for d in std::iter::once(c).nfd() {
+        if unicode_normalization::char::is_combining_mark(d) {
+            continue;
+        }
+        if d.is_ascii() {
+            out.extend(homoglyph(d).to_lowercase());
+            continue;
+        }
+        let proto: String = unicode_security::skeleton(&d.to_string()).collect();
+        if !proto.is_empty() && proto.is_ascii() && proto != d.to_string() {
+            let proto = if proto == "I" { "l".to_string() } else { proto };
+            out.extend(proto.chars().flat_map(|p| homoglyph(p).to_lowercase()));
+        } else {
+            for lc in d.to_lowercase() {
+                out.extend(homoglyph(lc).to_lowercase());
+            }
         }
     }
 }
@@ -351,29 +379,7 @@ fn homoglyph(c: char) -> char {
 
 /// Damerau-Levenshtein (optimal string alignment) distance over chars.
 pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=m {
-        d[0][j] = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m]
+    strsim::osa_distance(a, b)
 }
 
 /// Where a protected binary legitimately lives. `dir` is the directory part of a
@@ -530,6 +536,32 @@ pub fn looks_like_windows_tree(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uts39_confusables_and_invisible_selectors() {
+        assert_eq!(
+            lookalike("\u{A731}mss.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("\u{4CF}sass.exe"),
+            Some(("lsass.exe", Lookalike::Confusable))
+        );
+        assert_eq!(
+            lookalike("wininit.exe\u{FE0F}"),
+            Some(("wininit.exe", Lookalike::Confusable))
+        );
+        // A combining mark over a letter does not hide it.
+        assert_eq!(
+            lookalike("sm\u{15B}s.exe"),
+            Some(("smss.exe", Lookalike::Confusable))
+        );
+        assert!(is_bidi_control('\u{61C}'));
+        assert!(matches!(
+            lookalike("smss\u{61C}.exe").map(|(_, h)| h),
+            Some(Lookalike::BidiOverride)
+        ));
+    }
 
     #[test]
     fn exact_names_are_not_lookalikes() {

@@ -42,6 +42,8 @@ impl Progress {
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
+        // The name comes from the evidence: never let it write escape sequences.
+        let name = crate::sanitise::clip(&name, 60);
         eprint!("\r\x1b[2K[{done}/{total}] {name}");
         let _ = std::io::stderr().flush();
     }

@@ -495,11 +495,22 @@ fn shadow_storage_on_another_volume_of_the_disk_is_read() {
         .arg(&img)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = common::parse_csv(&String::from_utf8_lossy(&out.stdout)).1;
-    let p2 = rows.iter().find(|r| r["partition"] == "2").expect("partition 2");
+    let p2 = rows
+        .iter()
+        .find(|r| r["partition"] == "2")
+        .expect("partition 2");
     let offset = p2["offset"].clone();
-    let info = String::from_utf8_lossy(&sh(Command::new("vshadowinfo").args(["-o", &offset]).arg(&img))).to_string();
+    let info = String::from_utf8_lossy(&sh(Command::new("vshadowinfo")
+        .args(["-o", &offset])
+        .arg(&img)))
+    .to_string();
     let stores = info.matches("Store: ").count();
     assert!(stores >= 1, "{info}");
     assert_eq!(p2["snapshots"], stores.to_string(), "{p2:?}");
@@ -507,5 +518,8 @@ fn shadow_storage_on_another_volume_of_the_disk_is_read() {
     // that cannot be read makes the input partial, with the reason.
     let inputs = run_csv(&["scan", "--records", "inputs", img.to_str().unwrap()]);
     assert_eq!(inputs[0]["status"], "analysed", "{:?}", inputs[0]);
-    assert!(p2["detail"].matches("shadow copy ").count() == stores, "{p2:?}");
+    assert!(
+        p2["detail"].matches("shadow copy ").count() == stores,
+        "{p2:?}"
+    );
 }

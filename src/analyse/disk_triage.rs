@@ -171,7 +171,16 @@ pub fn triage(
     }
 
     // Shadow copies: what changed since each.
-    snapshots(vol_loc, volume, disk_volumes, ntfs, opts, report, warnings, &mut t);
+    snapshots(
+        vol_loc,
+        volume,
+        disk_volumes,
+        ntfs,
+        opts,
+        report,
+        warnings,
+        &mut t,
+    );
     t
 }
 

@@ -5,9 +5,9 @@
 //!
 //! Which inputs are one host: the SYSTEM hive's ComputerName (a loose hive, or the one on
 //! a disk image), the `Computer` of event logs (its first label), or `--host NAME` for
-//! every input. A memory dump names no computer, so a dump is linked only when the batch
-//! holds exactly one disk image for its host, or `--host` is given; with two disk images
-//! for one host (or none) nothing is linked, and the input's detail says why.
+//! every input. A memory dump names no computer: it is linked when `--host` names it, or
+//! when the batch is one host's evidence (one dump, one disk image); with two disk images
+//! for one host, or several unnamed dumps, nothing is linked and the detail says why.
 
 use std::path::Path;
 
@@ -67,18 +67,29 @@ pub fn link(reports: &mut [InputReport], forced: Option<&str>) {
     let disks: Vec<usize> = (0..reports.len())
         .filter(|&i| is_disk(&reports[i]))
         .collect();
+    let dumps = reports.iter().filter(|r| is_dump(r)).count();
     for d in 0..reports.len() {
         if !is_dump(&reports[d]) || reports[d].processes.is_empty() {
             continue;
         }
-        // A dump has no name of its own: the one disk image of the batch (or of `--host`).
-        let candidates: Vec<usize> = match (&hosts[d], forced) {
-            (Some(h), _) => disks
+        let candidates: Vec<usize> = match &hosts[d] {
+            Some(h) => disks
                 .iter()
                 .copied()
                 .filter(|&i| hosts[i].as_ref() == Some(h))
                 .collect(),
-            (None, _) => disks.clone(),
+            // A dump that names no host is linked only when the batch is one host's
+            // evidence: one dump and one disk image.
+            None if dumps == 1 => disks.clone(),
+            None => {
+                if !disks.is_empty() {
+                    note(
+                        &mut reports[d],
+                        "host view: not linked, the dump names no host and the batch holds several dumps (use --host)".into(),
+                    );
+                }
+                continue;
+            }
         };
         let disk_i = match candidates.as_slice() {
             [one] => *one,

@@ -340,7 +340,7 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         let info = match r {
             Ok(i) => i,
             Err(e) => {
-                eprintln!("error: {input}: {e}");
+                eprintln!("error: {}: {}", term(input), term(&e.to_string()));
                 failed = true;
                 continue;
             }
@@ -363,7 +363,7 @@ pub fn info_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
                 if let Some(rec) = rdr.records().next() {
                     for (k, v) in headers.iter().zip(rec?.iter()) {
                         if !v.is_empty() {
-                            writeln!(out, "{k:<24}{v}")?;
+                            writeln!(out, "{k:<24}{}", term(v))?;
                         }
                     }
                 }
@@ -420,7 +420,7 @@ pub fn tree_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for r in &reports {
-        writeln!(out, "{}", r.input.input)?;
+        writeln!(out, "{}", term(&r.input.input))?;
         write_tree(&mut out, &r.processes)?;
         writeln!(out)?;
     }
@@ -437,7 +437,7 @@ fn finish(reports: &[InputReport], common: &Common) -> Result<u8> {
     if !common.quiet {
         for r in reports {
             if r.input.status == Some(crate::model::InputStatus::Error) {
-                eprintln!("error: {}: {}", r.input.input, r.input.detail);
+                eprintln!("error: {}: {}", term(&r.input.input), term(&r.input.detail));
             }
         }
     }
@@ -501,7 +501,7 @@ pub fn write_tree<W: Write>(out: &mut W, procs: &[ProcessRecord]) -> std::io::Re
                 text.push_str(&format!("  (parent pid {} {})", p.ppid, p.parent_name));
             }
         }
-        writeln!(out, "{prefix}{branch}{text}")?;
+        writeln!(out, "{prefix}{branch}{}", term(&text))?;
         // Depth bound: parent links come from the dump and could loop.
         if depth > 64 {
             return Ok(());
@@ -559,7 +559,7 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         for r in &reports {
-            writeln!(out, "{}  ({})", r.input.input, r.input.detail)?;
+            writeln!(out, "{}  ({})", term(&r.input.input), term(&r.input.detail))?;
             write_tree(&mut out, &r.processes)?;
             writeln!(out)?;
         }
@@ -587,4 +587,9 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         },
     )?;
     Ok(exit_code(&reports, common))
+}
+
+/// Names from the evidence reach the terminal only through the one sanitiser.
+fn term(s: &str) -> String {
+    crate::sanitise::terminal(s)
 }

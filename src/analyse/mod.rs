@@ -94,6 +94,105 @@ pub fn run(
     reports
 }
 
+/// One item of a streamed batch: a file to analyse, or a path the walk could not read
+/// (reported as an error record, in its place after the files).
+#[derive(Debug, Clone)]
+pub enum Item {
+    File(PathBuf),
+    WalkError(PathBuf, String),
+}
+
+impl Item {
+    pub fn path(&self) -> &Path {
+        match self {
+            Item::File(p) | Item::WalkError(p, _) => p,
+        }
+    }
+}
+
+/// The streaming batch driver: analyse `items[skip..]` on `-j` threads and hand each
+/// report to `sink` in item order, through a reorder window of a few inputs per thread.
+///
+/// The host view (`scan`) needs the disk images before the memory dumps: when the batch
+/// holds both, the disk images are analysed first and only their reports are kept (the
+/// reports that take part in the view); each dump is linked against them as it finishes.
+/// Every other report is linked alone (its own host name), as `host::link` does.
+pub fn stream(
+    items: &[Item],
+    skip: usize,
+    scope: Scope,
+    opts: &Options,
+    progress: &Progress,
+    mut sink: impl FnMut(&Path, InputReport) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let todo = items.get(skip..).unwrap_or(&[]);
+    let total = todo.len();
+    progress.start(total);
+    let kinds: Vec<Option<Format>> = if scope == Scope::All {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::File(p) => Evidence::open(p).ok().map(|e| e.format),
+                Item::WalkError(..) => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let is_disk = |i: usize| kinds.get(i).copied().flatten().is_some_and(|f| f.is_disk());
+    let both = (0..kinds.len()).any(is_disk) && kinds.iter().flatten().any(|f| f.is_memory());
+    // Disk reports for the host view, analysed up front: index -> report.
+    let mut disks: std::collections::BTreeMap<usize, InputReport> = Default::default();
+    if both {
+        let idx: Vec<usize> = (0..items.len()).filter(|&i| is_disk(i)).collect();
+        let done: Vec<(usize, InputReport)> = idx
+            .par_iter()
+            .map(|&i| (i, analyse_one(items[i].path(), scope, opts)))
+            .collect();
+        disks.extend(done);
+    }
+    let disk_list: Vec<InputReport> = disks.values().cloned().collect();
+    let done = AtomicUsize::new(0);
+    let work = |j: usize| -> InputReport {
+        let i = skip + j;
+        let item = &todo[j];
+        let mut r = match item {
+            Item::WalkError(path, err) => {
+                let mut r = InputReport::default();
+                r.input.input = path.display().to_string();
+                r.input.status = Some(InputStatus::Error);
+                r.input.detail = err.clone();
+                return r;
+            }
+            Item::File(p) => match disks.get(&i) {
+                Some(r) => r.clone(),
+                None => analyse_one(p, scope, opts),
+            },
+        };
+        if scope == Scope::All {
+            if both && r.input.analyser == "mem" {
+                let mut v = disk_list.clone();
+                v.push(r);
+                host::link(&mut v, opts.host.as_deref());
+                r = v.pop().unwrap_or_default();
+            } else {
+                host::link(std::slice::from_mut(&mut r), opts.host.as_deref());
+            }
+            r.finish();
+        }
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.tick(n, total, item.path());
+        r
+    };
+    let threads = rayon::current_num_threads();
+    let res =
+        crate::batch::reorder::for_each_ordered(total, threads, threads * 4 + 4, work, |j, r| {
+            sink(todo[j].path(), r)
+        });
+    progress.finish();
+    res
+}
+
 /// Analyse one input. Never panics: a panic inside a parser (a bug) is caught and
 /// reported as this input's error, and the batch goes on.
 pub fn analyse_one(path: &Path, scope: Scope, opts: &Options) -> InputReport {

@@ -54,22 +54,202 @@ pub fn write_all<W: Write>(w: &mut W, format: OutputFormat, reports: &[InputRepo
     if format != OutputFormat::Jsonl {
         anyhow::bail!("--records all needs --format jsonl (one stream of many record kinds)");
     }
-    for kind in RecordKind::ALL {
+    write_all_of(w, reports, &RecordKind::ALL)
+}
+
+/// [`write_all`] for some kinds only (the streaming writer leaves the timeline, which
+/// is sorted over the whole batch, to the end).
+pub fn write_all_of<W: Write>(
+    w: &mut W,
+    reports: &[InputReport],
+    kinds: &[RecordKind],
+) -> Result<()> {
+    for &kind in kinds {
         let mut buf = Vec::new();
         write_kind(&mut buf, OutputFormat::Jsonl, kind, reports)?;
-        for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            // Re-open each object to put `record` first (serde_json keeps field order
-            // only through the writer, so splice the text).
-            let rest = line.strip_prefix(b"{").unwrap_or(line);
-            write!(w, "{{\"record\":\"{}\"", kind.name())?;
-            if rest != b"}" {
-                w.write_all(b",")?;
-            }
-            w.write_all(rest)?;
-            w.write_all(b"\n")?;
-        }
+        splice_record(w, kind, &buf)?;
     }
     Ok(())
+}
+
+/// Put `"record":"<kind>"` first on every JSONL line of `buf`.
+fn splice_record<W: Write>(w: &mut W, kind: RecordKind, buf: &[u8]) -> Result<()> {
+    for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        // Re-open each object to put `record` first (serde_json keeps field order
+        // only through the writer, so splice the text).
+        let rest = line.strip_prefix(b"{").unwrap_or(line);
+        write!(w, "{{\"record\":\"{}\"", kind.name())?;
+        if rest != b"}" {
+            w.write_all(b",")?;
+        }
+        w.write_all(rest)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// One kind's rows of `reports` without the CSV header (a streaming writer wrote it
+/// once); JSONL and tables as [`write_kind`]. The timeline is per report here: the
+/// caller sorts the batch's rows.
+pub fn write_kind_rows<W: Write>(
+    w: &mut W,
+    format: OutputFormat,
+    kind: RecordKind,
+    reports: &[InputReport],
+) -> Result<()> {
+    let f = format;
+    match kind {
+        RecordKind::Inputs => write_records_no_header(w, f, reports.iter().map(|r| &r.input)),
+        RecordKind::Files => write_records_no_header(w, f, reports.iter().flat_map(|r| &r.files)),
+        RecordKind::Processes => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.processes))
+        }
+        RecordKind::Registry => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.registry))
+        }
+        RecordKind::Findings => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.findings))
+        }
+        RecordKind::Volumes => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.volumes))
+        }
+        RecordKind::Entries => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.entries))
+        }
+        RecordKind::Executions => {
+            write_records_no_header(w, f, reports.iter().flat_map(|r| &r.executions))
+        }
+        RecordKind::Timeline => write_records_no_header(w, f, timeline::rows(reports).iter()),
+        RecordKind::All => write_all_of(w, reports, &RecordKind::ALL),
+    }
+}
+
+/// Sorted timeline rows, with their header (CSV).
+pub fn write_timeline_rows<W: Write>(
+    w: &mut W,
+    format: OutputFormat,
+    rows: &[crate::model::TimelineRecord],
+) -> Result<()> {
+    write_records(w, format, rows.iter())
+}
+
+/// Sorted timeline rows as the last part of a `--records all` stream.
+pub fn write_timeline_all<W: Write>(
+    w: &mut W,
+    rows: &[crate::model::TimelineRecord],
+) -> Result<()> {
+    let mut buf = Vec::new();
+    write_records(&mut buf, OutputFormat::Jsonl, rows.iter())?;
+    splice_record(w, RecordKind::Timeline, &buf)
+}
+
+/// The timeline's sort key (as `timeline::rows` sorts): the seconds part as text, then
+/// the fraction as nanoseconds, so precisions mix.
+pub fn timeline_sort_key(t: &str) -> (String, u64) {
+    let cut = t.char_indices().nth(19).map(|(i, _)| i).unwrap_or(t.len());
+    let (head, rest) = t.split_at(cut);
+    let frac: String = rest
+        .strip_prefix('.')
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .take(9)
+        .collect();
+    let nanos = format!("{frac:0<9}").parse().unwrap_or(0);
+    (head.to_string(), nanos)
+}
+
+/// `DIR/attack-layer.json` from the findings and inputs files a streamed (or resumed,
+/// or merged) run wrote, not from reports held in memory.
+pub fn write_attack_layer_from_files(
+    dir: &Path,
+    findings: &Path,
+    inputs: &Path,
+    format: OutputFormat,
+) -> Result<std::path::PathBuf> {
+    let rows = read_rows(findings, format)?;
+    let n_inputs = read_rows(inputs, format)?.len();
+    let catalogue = crate::rules::catalogue();
+    let mut slim = InputReport::default();
+    let mut leaked: std::collections::HashMap<String, &'static str> = Default::default();
+    let mut stat = |s: &str| -> &'static str {
+        if let Some(r) = catalogue.iter().find(|r| r.id == s) {
+            return r.id;
+        }
+        if let Some(r) = catalogue.iter().find(|r| r.attack == s) {
+            return r.attack;
+        }
+        // Only values outside the catalogue (none today); bounded by distinct values.
+        leaked
+            .entry(s.to_string())
+            .or_insert_with(|| Box::leak(s.to_string().into_boxed_str()))
+    };
+    for r in rows {
+        let get = |k: &str| {
+            r.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
+        slim.findings.push(crate::model::Finding {
+            rule: stat(get("rule")),
+            attack: stat(get("attack")),
+            severity: get("severity").parse().unwrap_or_default(),
+            ..Default::default()
+        });
+    }
+    let mut layer = attack_layer::layer(std::slice::from_ref(&slim));
+    layer["description"] = serde_json::Value::String(format!(
+        "smss-triage: {} findings over {n_inputs} inputs; score = highest severity (info 1, low 2, medium 3, high 4, critical 5)",
+        slim.findings.len()
+    ));
+    let path = dir.join("attack-layer.json");
+    let text = serde_json::to_string_pretty(&layer)?;
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}
+
+/// The rows of a CSV (with header) or JSONL record file, as (column, text) pairs.
+pub fn read_rows(path: &Path, format: OutputFormat) -> Result<Vec<Vec<(String, String)>>> {
+    let mut out = Vec::new();
+    if format == OutputFormat::Jsonl {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("{}: bad JSON line", path.display()))?;
+            if let Some(o) = v.as_object() {
+                out.push(
+                    o.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| v.to_string()),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+    } else {
+        let mut rd = csv::Reader::from_path(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let headers: Vec<String> = rd.headers()?.iter().map(String::from).collect();
+        for rec in rd.records() {
+            let rec = rec?;
+            out.push(
+                headers
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(String::from))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// `DIR/attack-layer.json`: the ATT&CK Navigator layer of the findings.

@@ -9,6 +9,7 @@ use crate::model::{
     EntryRecord, ExecutionRecord, FileRecord, Finding, InputRecord, ProcessRecord, RegistryRecord,
     VolumeRecord,
 };
+use crate::sanitise;
 
 pub trait TableRow {
     fn headers() -> &'static [&'static str];
@@ -18,29 +19,13 @@ pub trait TableRow {
 const MAX_CELL: usize = 64;
 
 fn clip(s: &str) -> String {
-    let out = escape(s);
-    if out.chars().count() > MAX_CELL {
-        let cut: String = out.chars().take(MAX_CELL - 1).collect();
-        format!("{cut}…")
-    } else {
-        out
-    }
+    sanitise::clip(s, MAX_CELL)
 }
 
-/// One line per row: control characters (a bidi override in a file name!) are shown
-/// escaped, never interpreted by the terminal.
+/// One line per row: control, format and invisible characters (a bidi override or a
+/// zero-width space in a file name!) are shown escaped, never interpreted or hidden.
 fn escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_control()
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    sanitise::terminal(s)
 }
 
 pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
@@ -64,10 +49,10 @@ pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| sanitise::width(h)).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
+            widths[i] = widths[i].max(sanitise::width(c));
         }
     }
     let line = |cells: &[String]| -> String {
@@ -76,7 +61,7 @@ pub fn write<'a, W: Write, T: TableRow + 'a, I: Iterator<Item = &'a T>>(
             if i + 1 == cells.len() {
                 s.push_str(c);
             } else {
-                let pad = widths[i] - c.chars().count();
+                let pad = widths[i].saturating_sub(sanitise::width(c));
                 s.push_str(c);
                 s.push_str(&" ".repeat(pad + 2));
             }

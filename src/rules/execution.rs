@@ -123,12 +123,12 @@ pub fn check(e: &ExecutionRecord) -> Vec<Finding> {
             how.attack(),
             e,
             format!(
-                "source={}; program={name:?}; imitates={p}; trick={}",
+                "source={}; program=\"{name}\"; imitates={p}; trick={}",
                 e.source,
                 how.describe()
             ),
             format!(
-                "{name:?} ran ({}): it imitates {p} ({})",
+                "\"{name}\" ran ({}): it imitates {p} ({})",
                 e.source,
                 how.describe()
             ),

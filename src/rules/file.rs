@@ -216,8 +216,8 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
             "FILE-LOOKALIKE",
             sev,
             f,
-            format!("name={name:?}; imitates={p}; trick={}", how.describe()),
-            format!("file name {name:?} imitates {p} ({})", how.describe()),
+            format!("name=\"{name}\"; imitates={p}; trick={}", how.describe()),
+            format!("file name \"{name}\" imitates {p} ({})", how.describe()),
         );
         fd.attack = how.attack();
         out.push(fd);

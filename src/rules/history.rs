@@ -171,7 +171,7 @@ pub fn check(all: &[Creation], boot_times: &[u64]) -> Vec<Finding> {
                     c,
                     format!("image={}; imitates={p}; trick={}", c.image, how.describe()),
                     format!(
-                        "a process named {name:?} was started: it imitates {p} ({})",
+                        "a process named \"{name}\" was started: it imitates {p} ({})",
                         how.describe()
                     ),
                 ));

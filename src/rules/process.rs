@@ -279,10 +279,10 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
             ));
         }
         if let Some(args) = unexpected_smss_args(&p.command_line, is_master) {
-            out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line={:?}", p.command_line), if args.is_empty() {
+            out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line=\"{}\"", p.command_line), if args.is_empty() {
                     "a session smss.exe without arguments: session children get two hex numbers (session and port)".to_string()
                 } else {
-                    format!("smss.exe arguments {args:?} fit neither the master (none) nor a session child (two hex numbers)")
+                    format!("smss.exe arguments \"{args}\" fit neither the master (none) nor a session child (two hex numbers)")
                 }));
         }
     }
@@ -304,13 +304,13 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
                     sev,
                     p,
                     format!(
-                        "name={:?}; image_path={:?}; imitates={imitates}; trick={}",
+                        "name=\"{}\"; image_path=\"{}\"; imitates={imitates}; trick={}",
                         p.name,
                         p.image_path,
                         how.describe()
                     ),
                     format!(
-                        "process {:?} imitates {imitates} ({})",
+                        "process \"{}\" imitates {imitates} ({})",
                         p.name,
                         how.describe()
                     ),
@@ -375,7 +375,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
             && !p.image_path.is_empty()
             && volume_relative(&p.peb_image_path) != volume_relative(&p.image_path)
         {
-            out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path={:?}; image_path={:?}", p.peb_image_path, p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
+            out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path=\"{}\"; image_path=\"{}\"", p.peb_image_path, p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
         }
         if p.found_by == "scan" && is_live(p) {
             out.push(finding(

@@ -294,8 +294,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 "REG-BOOTEXECUTE",
                 Severity::High,
                 subject(value),
-                format!("control_set={cs}; entry={entry:?}"),
-                format!("smss runs {entry:?} at boot, before any security product: only `autocheck autochk *` is normal"),
+                format!("control_set={cs}; entry=\"{entry}\""),
+                format!("smss runs \"{entry}\" at boot, before any security product: only `autocheck autochk *` is normal"),
             ));
         }
     }
@@ -310,8 +310,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 "REG-SM-EXECUTE",
                 Severity::High,
                 subject(value),
-                format!("control_set={cs}; entry={entry:?}"),
-                format!("smss runs {value} entries at boot as native programs; {entry:?} is set"),
+                format!("control_set={cs}; entry=\"{entry}\""),
+                format!("smss runs {value} entries at boot as native programs; \"{entry}\" is set"),
             ));
         }
     }
@@ -323,8 +323,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 "REG-SUBSYSTEM-CSRSS",
                 Severity::Critical,
                 format!("{}\\SubSystems\\Windows", sm.key),
-                format!("control_set={cs}; executable={exe:?}"),
-                format!("smss starts {exe:?} as the Windows subsystem instead of %SystemRoot%\\system32\\csrss.exe"),
+                format!("control_set={cs}; executable=\"{exe}\""),
+                format!("smss starts \"{exe}\" as the Windows subsystem instead of %SystemRoot%\\system32\\csrss.exe"),
             ));
         }
     }
@@ -335,7 +335,7 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 Severity::High,
                 format!("{}\\SubSystems\\Windows", sm.key),
                 format!("control_set={cs}; ServerDll={dll}"),
-                format!("csrss is told to load ServerDll {dll:?}, which Windows does not use: code in csrss runs as SYSTEM in every session"),
+                format!("csrss is told to load ServerDll \"{dll}\", which Windows does not use: code in csrss runs as SYSTEM in every session"),
             ));
         }
     }
@@ -347,8 +347,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 "REG-SUBSYSTEM-KMODE",
                 Severity::High,
                 format!("{}\\SubSystems\\Kmode", sm.key),
-                format!("control_set={cs}; Kmode={k:?}"),
-                format!("the kernel-mode part of the Windows subsystem is {k:?}, not win32k.sys"),
+                format!("control_set={cs}; Kmode=\"{k}\""),
+                format!("the kernel-mode part of the Windows subsystem is \"{k}\", not win32k.sys"),
             ));
         }
     }
@@ -362,8 +362,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                     "REG-KNOWNDLLS",
                     Severity::High,
                     format!("{}\\KnownDLLs\\{name}", sm.key),
-                    format!("control_set={cs}; {name}={data:?}"),
-                    format!("KnownDLLs are loaded from {data:?} instead of the system directory"),
+                    format!("control_set={cs}; {name}=\"{data}\""),
+                    format!("KnownDLLs are loaded from \"{data}\" instead of the system directory"),
                 ));
             }
             continue;
@@ -374,15 +374,17 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
         let (sev, why) = if file.contains(['\\', '/', ':']) {
             (
                 Severity::High,
-                format!("KnownDLL {name} points to a path ({data:?}): every process would load it"),
+                format!(
+                    "KnownDLL {name} points to a path (\"{data}\"): every process would load it"
+                ),
             )
         } else if stem != key.trim_start_matches('_') && stem != key {
             (
                 Severity::High,
-                format!("KnownDLL {name} is mapped to another DLL ({data:?})"),
+                format!("KnownDLL {name} is mapped to another DLL (\"{data}\")"),
             )
         } else if !KNOWN_DLLS.contains(&stem) {
-            (Severity::Medium, format!("KnownDLL {data:?} is not a Windows system DLL: it is preloaded into every process"))
+            (Severity::Medium, format!("KnownDLL \"{data}\" is not a Windows system DLL: it is preloaded into every process"))
         } else {
             continue;
         };
@@ -390,7 +392,7 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
             "REG-KNOWNDLLS",
             sev,
             format!("{}\\KnownDLLs\\{name}", sm.key),
-            format!("control_set={cs}; {name}={data:?}"),
+            format!("control_set={cs}; {name}=\"{data}\""),
             why,
         ));
     }
@@ -402,13 +404,15 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 "REG-PENDING-RENAME",
                 Severity::High,
                 subject("PendingFileRenameOperations"),
-                format!("control_set={cs}; source={src:?}; destination={dst:?}; operation={op}"),
                 format!(
-                    "at next boot smss will {op} {src:?}{}: a protected boot-chain file",
+                    "control_set={cs}; source=\"{src}\"; destination=\"{dst}\"; operation={op}"
+                ),
+                format!(
+                    "at next boot smss will {op} \"{src}\"{}: a protected boot-chain file",
                     if dst.is_empty() {
                         String::new()
                     } else {
-                        format!(" -> {dst:?}")
+                        format!(" -> \"{dst}\"")
                     }
                 ),
             ));
@@ -419,8 +423,8 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
             "REG-APPCERTDLLS",
             Severity::High,
             format!("{}\\AppCertDlls\\{name}", sm.key),
-            format!("control_set={cs}; {name}={data:?}"),
-            format!("AppCertDlls loads {data:?} into every process that creates processes"),
+            format!("control_set={cs}; {name}=\"{data}\""),
+            format!("AppCertDlls loads \"{data}\" into every process that creates processes"),
         ));
     }
     out
@@ -443,7 +447,7 @@ pub fn check_control_set_differences(diffs: &[ControlSetDifference]) -> Vec<Find
             let shown: Vec<String> = d
                 .values
                 .iter()
-                .map(|(cs, v)| format!("{cs}={}", v.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "(absent)".into())))
+                .map(|(cs, v)| format!("{cs}={}", v.as_deref().map(|v| format!("\"{v}\"")).unwrap_or_else(|| "(absent)".into())))
                 .collect();
             finding(
                 "REG-CONTROLSET-DIFF",
@@ -476,8 +480,8 @@ pub fn check_ifeo(e: &IfeoFacts) -> Vec<Finding> {
             "REG-IFEO",
             Severity::Critical,
             format!("{}\\Debugger", e.key),
-            format!("image={p}; Debugger={d:?}"),
-            format!("Windows starts {d:?} instead of {p}, with {p} as its argument"),
+            format!("image={p}; Debugger=\"{d}\""),
+            format!("Windows starts \"{d}\" instead of {p}, with {p} as its argument"),
         ));
     }
     if let Some(v) = e.verifier_dlls.as_deref().filter(|v| !v.trim().is_empty()) {
@@ -485,8 +489,8 @@ pub fn check_ifeo(e: &IfeoFacts) -> Vec<Finding> {
             "REG-IFEO",
             Severity::Critical,
             format!("{}\\VerifierDlls", e.key),
-            format!("image={p}; VerifierDlls={v:?}; GlobalFlag={:#x}", e.global_flag.unwrap_or(0)),
-            format!("{v:?} is loaded into {p} as an Application Verifier provider, before any other DLL"),
+            format!("image={p}; VerifierDlls=\"{v}\"; GlobalFlag={:#x}", e.global_flag.unwrap_or(0)),
+            format!("\"{v}\" is loaded into {p} as an Application Verifier provider, before any other DLL"),
         ));
     }
     if let Some(g) = e.global_flag {
@@ -519,10 +523,10 @@ pub fn check_silent_exit(e: &SilentExitFacts) -> Vec<Finding> {
             Severity::High,
             format!("{}\\MonitorProcess", e.key),
             format!(
-                "image={p}; MonitorProcess={m:?}; ReportingMode={:#x}",
+                "image={p}; MonitorProcess=\"{m}\"; ReportingMode={:#x}",
                 e.reporting_mode.unwrap_or(0)
             ),
-            format!("when {p} exits, Windows runs {m:?}: persistence, or a dump of {p}'s memory"),
+            format!("when {p} exits, Windows runs \"{m}\": persistence, or a dump of {p}'s memory"),
         )],
         None => Vec::new(),
     }

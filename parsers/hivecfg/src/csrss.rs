@@ -59,10 +59,7 @@ fn parse_server_dll(v: &str) -> ServerDll {
         None => (v, None),
     };
     let (name, entry_point) = match entry_colon(dll) {
-        Some(at) => (
-            dll[..at].to_string(),
-            Some(dll[at + 1..].to_string()),
-        ),
+        Some(at) => (dll[..at].to_string(), Some(dll[at + 1..].to_string())),
         None => (dll.to_string(), None),
     };
     ServerDll {

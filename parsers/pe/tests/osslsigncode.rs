@@ -120,3 +120,53 @@ fn digests_agree_with_osslsigncode() {
         "putty_modified.exe and tool_signed_altered.exe"
     );
 }
+
+/// The digest of an unsigned file of any length is the one signing it puts in its
+/// signature: osslsigncode pads the file to a multiple of 8 before the certificate table.
+#[test]
+fn unsigned_digest_is_what_signing_signs_at_any_length() {
+    if !common::tool_available("osslsigncode") {
+        eprintln!("note: osslsigncode not installed, test skipped");
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/pe");
+    let Ok(base) = std::fs::read(repo.join("good/smss.exe")) else {
+        return;
+    };
+    let keys = repo.join("keys");
+    let tmp = tempfile::tempdir().unwrap();
+    for extra in 0..8usize {
+        let mut data = base.clone();
+        data.extend(std::iter::repeat_n(0xA5u8, extra));
+        let facts = analyze(&data, &Options::default()).unwrap();
+        assert!(facts.authenticode.is_none());
+        let unsigned = tmp.path().join(format!("odd{extra}.exe"));
+        let signed = tmp.path().join(format!("odd{extra}-signed.exe"));
+        std::fs::write(&unsigned, &data).unwrap();
+        let st = Command::new("osslsigncode")
+            .arg("sign")
+            .arg("-certs")
+            .arg(keys.join("TEST-ONLY-codesign.crt"))
+            .arg("-key")
+            .arg(keys.join("TEST-ONLY-codesign.key"))
+            .args(["-h", "sha256", "-in"])
+            .arg(&unsigned)
+            .arg("-out")
+            .arg(&signed)
+            .output()
+            .expect("run osslsigncode sign");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let reference = osslsigncode_digests(&signed);
+        assert!(!reference.is_empty());
+        assert_eq!(
+            facts.authenticode_sha256,
+            reference[0].0,
+            "length {} (+{extra})",
+            data.len()
+        );
+    }
+}

@@ -8,7 +8,6 @@
 //! All offsets in errors are absolute file offsets; `cell_offset()` accessors are relative to
 //! the hive bins data (file offset 0x1000), as stored in the hive.
 #![forbid(unsafe_code)]
-
 // `u32::is_multiple_of` needs Rust 1.87; the workspace supports 1.80.
 #![allow(clippy::manual_is_multiple_of)]
 

@@ -48,9 +48,14 @@ impl DigestAlgorithm {
     }
 }
 
-/// File ranges that enter the digest, in order.
+/// File ranges that enter the digest, in order, then `.1` zero bytes of padding.
+///
+/// An unsigned file whose length is not a multiple of 8 is padded with zeros to one
+/// when it is signed (the certificate table is 8-aligned), and the signed digest covers
+/// that padding: osslsigncode, signify and goblin hash it, so the digest of the unsigned
+/// file is the one its signature will carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DigestRanges(pub Vec<(usize, usize)>);
+pub struct DigestRanges(pub Vec<(usize, usize)>, pub usize);
 
 impl DigestRanges {
     /// `cert_table` is the (offset, length) of the certificate table if the
@@ -78,7 +83,12 @@ impl DigestRanges {
         if at < len {
             ranges.push((at, len));
         }
-        DigestRanges(ranges)
+        let pad = if cert_table.is_none() && !len.is_multiple_of(8) {
+            8 - len % 8
+        } else {
+            0
+        };
+        DigestRanges(ranges, pad)
     }
 }
 
@@ -89,6 +99,7 @@ fn run<D: Digest>(data: &[u8], ranges: &DigestRanges) -> String {
             d.update(part);
         }
     }
+    d.update(&[0u8; 8][..ranges.1.min(8)]);
     hex(&d.finalize())
 }
 
@@ -117,5 +128,9 @@ mod tests {
         );
         let r = DigestRanges::new(0x100, 0xd8, 0x128, None);
         assert_eq!(r.0, vec![(0, 0xd8), (0xdc, 0x100)]);
+        assert_eq!(r.1, 0);
+        // Unsigned, odd length: padded to a multiple of 8 as signing does.
+        assert_eq!(DigestRanges::new(0x103, 0xd8, 0x128, None).1, 5);
+        assert_eq!(DigestRanges::new(1003, 0xd8, 0x128, Some((800, 200))).1, 0);
     }
 }
