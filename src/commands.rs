@@ -70,6 +70,8 @@ pub fn batch(
     let mut sink =
         crate::batch::stream::Sink::new(common, view.main, view.with_findings, &key, &item_paths)?;
     let skip = sink.skip();
+    // The list is O(inputs) already once in `items`: do not hold a second copy.
+    drop(item_paths);
     let progress = Progress::new(common.quiet);
     analyse::stream(&items, skip, scope, &opts, &progress, |p, r| {
         sink.push(p, r)

@@ -21,7 +21,8 @@ done < "$work/list"
 
 peak() { # pid -> peak RssAnon in kB while it runs
     p=0
-    while [ -e "/proc/$1/status" ]; do
+    # Until it exits (a zombie, state Z, still has a status file until `wait`).
+    while grep -q '^State:[[:space:]]*[A-Y]' "/proc/$1/status" 2>/dev/null; do
         v=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
         [ -n "$v" ] && [ "$v" -gt "$p" ] && p=$v
         sleep 0.05

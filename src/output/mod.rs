@@ -168,7 +168,7 @@ pub fn write_attack_layer_from_files(
     format: OutputFormat,
 ) -> Result<std::path::PathBuf> {
     let rows = read_rows(findings, format)?;
-    let n_inputs = read_rows(inputs, format)?.len();
+    let n_inputs = count_rows(inputs, format)?;
     let catalogue = crate::rules::catalogue();
     let mut slim = InputReport::default();
     let mut leaked: std::collections::HashMap<String, &'static str> = Default::default();
@@ -208,6 +208,29 @@ pub fn write_attack_layer_from_files(
     std::fs::write(&path, text + "\n")
         .with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(path)
+}
+
+/// How many records a CSV (with header) or JSONL file holds, read as a stream.
+pub fn count_rows(path: &Path, format: OutputFormat) -> Result<usize> {
+    if format == OutputFormat::Jsonl {
+        use std::io::BufRead;
+        let f = File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let mut n = 0;
+        for line in std::io::BufReader::new(f).split(b'\n') {
+            if !line?.is_empty() {
+                n += 1;
+            }
+        }
+        return Ok(n);
+    }
+    let mut rd =
+        csv::Reader::from_path(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut rec = csv::ByteRecord::new();
+    let mut n = 0;
+    while rd.read_byte_record(&mut rec)? {
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// The rows of a CSV (with header) or JSONL record file, as (column, text) pairs.
