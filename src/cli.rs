@@ -158,7 +158,7 @@ pub enum DiskCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct MemOptions {
-    /// Volatility 3 ISF symbol directory (windows/ntkrnlmp.pdb/<GUID>-<age>.json.xz).
+    /// Volatility 3 ISF symbol directory (windows/ntkrnlmp.pdb/GUID-AGE.json.xz).
     #[arg(long, value_name = "DIR")]
     pub symbols: Option<PathBuf>,
     /// Walk the process list only; skip the scan of physical memory.

@@ -204,18 +204,6 @@ impl TableRow for Finding {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bidi_is_escaped_and_long_cells_clipped() {
-        assert_eq!(clip("a\u{202E}b"), "a\\u{202e}b");
-        let long = "x".repeat(200);
-        assert_eq!(clip(&long).chars().count(), MAX_CELL);
-    }
-}
-
 impl TableRow for VolumeRecord {
     fn headers() -> &'static [&'static str] {
         &[
@@ -300,5 +288,17 @@ impl TableRow for ExecutionRecord {
             self.run_count.clone(),
             self.path.clone(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_is_escaped_and_long_cells_clipped() {
+        assert_eq!(clip("a\u{202E}b"), "a\\u{202e}b");
+        let long = "x".repeat(200);
+        assert_eq!(clip(&long).chars().count(), MAX_CELL);
     }
 }

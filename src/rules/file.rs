@@ -128,7 +128,7 @@ fn timestomp(f: &FileRecord, t: &crate::model::NtfsTimes, genuine_place: bool) -
         signs.push("$SI created before $FN created".to_string());
         medium |= !genuine_place;
     }
-    let whole = |v: u64| v != 0 && v % 10_000_000 == 0;
+    let whole = |v: u64| v != 0 && v.is_multiple_of(10_000_000);
     if t.si.iter().filter(|&&v| v != 0).all(|&v| whole(v))
         && t.fn_.iter().any(|&v| v != 0 && !whole(v))
     {

@@ -323,8 +323,8 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
             if prot != "smss.exe"
                 && !p.image_path.is_empty()
                 && !is_system32(&p.image_path, prot)
-                && !(prot == "svchost.exe"
-                    && volume_relative(&p.image_path) == "\\windows\\syswow64\\svchost.exe")
+                && (prot != "svchost.exe"
+                    || volume_relative(&p.image_path) != "\\windows\\syswow64\\svchost.exe")
             {
                 out.push(finding(
                     "PROC-PATH",
