@@ -18,7 +18,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("smss-triage: error: {e:#}");
+            eprintln!(
+                "smss-triage: error: {}",
+                smss_triage::sanitise::terminal(&format!("{e:#}"))
+            );
             ExitCode::from(EXIT_INPUT_ERROR)
         }
     }

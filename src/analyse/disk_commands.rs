@@ -286,10 +286,18 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
         if i.status == Some(InputStatus::Error) {
             code = EXIT_INPUT_ERROR;
             if !common.quiet {
-                eprintln!("error: {}: {}", i.input, i.detail);
+                eprintln!(
+                    "error: {}: {}",
+                    crate::sanitise::terminal(&i.input),
+                    crate::sanitise::terminal(&i.detail)
+                );
             }
         } else if i.status == Some(InputStatus::Partial) && !common.quiet {
-            eprintln!("partial: {}: {}", i.input, i.detail);
+            eprintln!(
+                "partial: {}: {}",
+                crate::sanitise::terminal(&i.input),
+                crate::sanitise::terminal(&i.detail)
+            );
         }
     }
     Ok(code)

@@ -143,20 +143,9 @@ pub fn write_timeline_all<W: Write>(
     splice_record(w, RecordKind::Timeline, &buf)
 }
 
-/// The timeline's sort key (as `timeline::rows` sorts): the seconds part as text, then
-/// the fraction as nanoseconds, so precisions mix.
+/// The timeline's sort key: the one `timeline::rows` sorts by.
 pub fn timeline_sort_key(t: &str) -> (String, u64) {
-    let cut = t.char_indices().nth(19).map(|(i, _)| i).unwrap_or(t.len());
-    let (head, rest) = t.split_at(cut);
-    let frac: String = rest
-        .strip_prefix('.')
-        .unwrap_or("")
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .take(9)
-        .collect();
-    let nanos = format!("{frac:0<9}").parse().unwrap_or(0);
-    (head.to_string(), nanos)
+    timeline::sort_key(t)
 }
 
 /// `DIR/attack-layer.json` from the findings and inputs files a streamed (or resumed,

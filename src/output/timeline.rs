@@ -189,8 +189,10 @@ fn input_rows(r: &InputReport, out: &mut Vec<TimelineRecord>) {
 
 /// Sort key of an ISO 8601 time: the seconds part as text (fixed width), then the
 /// fraction as nanoseconds, so `…:05Z` sorts before `…:05.5Z` and precisions mix.
-fn sort_key(t: &str) -> (String, u64) {
-    let (head, rest) = t.split_at(t.len().min(19));
+/// Cut at a character boundary: the text comes from evidence and need not be ASCII.
+pub(crate) fn sort_key(t: &str) -> (String, u64) {
+    let cut = t.char_indices().nth(19).map(|(i, _)| i).unwrap_or(t.len());
+    let (head, rest) = t.split_at(cut);
     let frac: String = rest
         .strip_prefix('.')
         .unwrap_or("")
