@@ -33,6 +33,16 @@ pub struct Evidence {
 impl Evidence {
     /// A loose file on the examiner's disk.
     pub fn open(path: &Path) -> Result<Evidence> {
+        // Never open what is not a regular file: a FIFO would block the open itself.
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        if !meta.is_file() {
+            anyhow::bail!(
+                "{}: {}",
+                path.display(),
+                special_reason(&meta.file_type()).unwrap_or("not a regular file: not read")
+            );
+        }
         let src =
             FileSource::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let name = path
@@ -108,40 +118,95 @@ impl Evidence {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+pub use triage_bytes::hex::encode as hex;
+
+/// What the walk of the command line's paths found, in walk order within each list.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Regular files (directly or through a link): analysed.
+    pub files: Vec<PathBuf>,
+    /// Paths that could not be read (missing, unreadable directory, dangling link):
+    /// reported as errors.
+    pub errors: Vec<(PathBuf, String)>,
+    /// Paths that are not regular files: FIFOs, sockets, devices, link loops, links to
+    /// directories met during a walk. Reported as skipped with the reason, and never
+    /// opened: opening a FIFO blocks until a writer comes, a device may never end.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// Expand the command line's paths: files as given, directories recursively (sorted, so
 /// two runs list inputs in the same order). Symbolic links to directories are not
-/// followed, so a link loop cannot make the walk endless. Unreadable directories are
-/// returned as errors beside the files found.
-pub fn collect_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+/// followed during a walk, so a link loop cannot make the walk endless. Unreadable
+/// directories are errors; FIFOs, sockets and devices are skipped (see [`Inputs`]).
+pub fn collect(paths: &[PathBuf]) -> Inputs {
+    let mut found = Inputs::default();
     for p in paths {
-        walk(p, &mut files, &mut errors, 0);
+        walk(p, &mut found, 0);
     }
-    (files, errors)
+    found
 }
 
-fn walk(p: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>, depth: usize) {
+/// [`collect`] without the skipped list, for callers that only analyse files.
+pub fn collect_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let found = collect(paths);
+    (found.files, found.errors)
+}
+
+/// Why a path that is neither a regular file nor a directory is not read.
+fn special_reason(ft: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        Some("fifo: not read")
+    } else if ft.is_socket() {
+        Some("socket: not read")
+    } else if ft.is_char_device() {
+        Some("character device: not read")
+    } else if ft.is_block_device() {
+        Some("block device: not read (image it, then give the image)")
+    } else {
+        None
+    }
+}
+
+/// Is `p` a symbolic link that never reaches anything but links (a loop)? Followed by
+/// hand, at most 40 hops as the kernel does, so the answer never depends on the error
+/// text of the platform.
+fn is_link_loop(p: &Path) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut cur = p.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&cur) else {
+            return false;
+        };
+        let next = match cur.parent() {
+            Some(dir) if target.is_relative() => dir.join(&target),
+            _ => target,
+        };
+        if !seen.insert(next.clone()) {
+            return true;
+        }
+        match std::fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => cur = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn walk(p: &Path, found: &mut Inputs, depth: usize) {
     const MAX_DEPTH: usize = 64;
     let meta = match std::fs::symlink_metadata(p) {
         Ok(m) => m,
         Err(e) => {
-            errors.push((p.to_path_buf(), format!("cannot open: {e}")));
+            found
+                .errors
+                .push((p.to_path_buf(), format!("cannot open: {e}")));
             return;
         }
     };
     if meta.is_dir() {
         if depth >= MAX_DEPTH {
-            errors.push((
+            found.errors.push((
                 p.to_path_buf(),
                 format!("directory nesting deeper than {MAX_DEPTH}: not entered"),
             ));
@@ -150,27 +215,45 @@ fn walk(p: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>,
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) => {
-                errors.push((p.to_path_buf(), format!("cannot read directory: {e}")));
+                found
+                    .errors
+                    .push((p.to_path_buf(), format!("cannot read directory: {e}")));
                 return;
             }
         };
         entries.sort();
         for e in entries {
-            walk(&e, files, errors, depth + 1);
+            walk(&e, found, depth + 1);
         }
     } else if meta.file_type().is_symlink() {
         // A link given on the command line, or to a file, is followed; a link to a
         // directory met during a walk is not.
         match std::fs::metadata(p) {
-            Ok(m) if m.is_file() => files.push(p.to_path_buf()),
+            Ok(m) if m.is_file() => found.files.push(p.to_path_buf()),
             Ok(m) if m.is_dir() && depth == 0 => {
                 let target = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-                walk(&target, files, errors, depth + 1)
+                walk(&target, found, depth + 1)
             }
-            Ok(_) => {}
-            Err(e) => errors.push((p.to_path_buf(), format!("dangling link: {e}"))),
+            Ok(m) if m.is_dir() => found
+                .skipped
+                .push((p.to_path_buf(), "link to a directory: not followed".into())),
+            Ok(m) => {
+                let why = special_reason(&m.file_type()).unwrap_or("not a regular file: not read");
+                found
+                    .skipped
+                    .push((p.to_path_buf(), format!("link to a {why}")));
+            }
+            Err(_) if is_link_loop(p) => found
+                .skipped
+                .push((p.to_path_buf(), "symbolic link loop: not followed".into())),
+            Err(e) => found
+                .errors
+                .push((p.to_path_buf(), format!("dangling link: {e}"))),
         }
     } else if meta.is_file() {
-        files.push(p.to_path_buf());
+        found.files.push(p.to_path_buf());
+    } else {
+        let why = special_reason(&meta.file_type()).unwrap_or("not a regular file: not read");
+        found.skipped.push((p.to_path_buf(), why.into()));
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The checks the anchor projects run beside their tests (issue #14 §5): formatting, clippy
-# with warnings as errors, rustdoc without warnings, and every fuzz target building.
+# with warnings as errors, the MSRV, licences (cargo deny), rustdoc without warnings, and
+# every fuzz target building.
 # `.ci/run` calls it after the tests; run it locally before a commit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +18,19 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets -q -- -D warnings
 else
   echo "== clippy not installed with this toolchain: lint check not run"
+fi
+echo "== MSRV: every crate declares it, no dependency needs more, no std API past it"
+# (the std side is clippy's incompatible_msrv lint, a warning by default, so an error
+# in the clippy run above, which reads each crate's rust-version)
+python3 tools/ci/msrv.py
+if command -v cargo-deny >/dev/null 2>&1; then
+  echo "== cargo deny check licenses bans"
+  cargo deny --log-level error check licenses bans
+elif [ -n "${CI:-}" ]; then
+  echo "cargo-deny is missing (.ci/run installs it)" >&2
+  exit 1
+else
+  echo "== cargo-deny not installed: licence check not run (cargo install cargo-deny)"
 fi
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q

@@ -386,18 +386,11 @@ fn parent_names(file: &Source, h: &[u8]) -> Vec<String> {
 
 /// UTF-16 text up to the first NUL.
 pub(crate) fn utf16(b: &[u8], big_endian: bool) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| {
-            if big_endian {
-                u16::from_be_bytes([c[0], c[1]])
-            } else {
-                u16::from_le_bytes([c[0], c[1]])
-            }
-        })
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16_lossy(&units)
+    if big_endian {
+        triage_bytes::utf16::be_until_nul(b)
+    } else {
+        triage_bytes::utf16::until_nul(b)
+    }
 }
 
 /// `%20` and friends in a Mac `file://` URL.

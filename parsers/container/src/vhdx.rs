@@ -73,29 +73,7 @@ const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
     ]
 }
 
-fn guid_at(b: &[u8], at: usize) -> Guid {
-    let mut g = [0u8; 16];
-    if let Some(s) = b.get(at..at + 16) {
-        g.copy_from_slice(s);
-    }
-    g
-}
-
-/// `ff34003b-11ed-4cf8-a166-b2be05e20b80`.
-fn guid_text(g: &Guid) -> String {
-    let h: String = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
-        .iter()
-        .map(|&i| format!("{:02x}", g[i]))
-        .collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
+use triage_bytes::guid::{at as guid_at, lower as guid_text};
 
 fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2)

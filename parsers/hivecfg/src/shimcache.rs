@@ -81,12 +81,7 @@ fn u64_at(d: &[u8], o: usize) -> Option<u64> {
         .ok()
         .map(u64::from_le_bytes)
 }
-fn utf16(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
-}
+use triage_bytes::utf16::lossy as utf16;
 
 struct Parser<'p> {
     data: &'p [u8],

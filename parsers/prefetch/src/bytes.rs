@@ -62,31 +62,14 @@ impl<'a> Buf<'a> {
     }
 }
 
-/// Little-endian u32 of a slice known to hold at least `at + 4` bytes (or 0).
+/// Little-endian u32 at `at` (0 when short: the callers bound their slices first).
 pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
+    triage_bytes::le::u32_at(b, at).unwrap_or(0)
 }
 
-/// Little-endian u64 of a slice (or 0 when short).
+/// Little-endian u64 at `at` (0 when short).
 pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .map(|s| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(s);
-            u64::from_le_bytes(a)
-        })
-        .unwrap_or(0)
+    triage_bytes::le::u64_at(b, at).unwrap_or(0)
 }
 
-/// UTF-16LE up to the first NUL (or the end); unpaired surrogates become U+FFFD.
-pub(crate) fn utf16z(b: &[u8]) -> String {
-    let units = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0);
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
-}
+pub(crate) use triage_bytes::utf16::until_nul as utf16z;

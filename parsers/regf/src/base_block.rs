@@ -99,12 +99,4 @@ pub fn base_block_checksum(data: &[u8]) -> u32 {
     }
 }
 
-pub(crate) fn utf16_until_nul(bytes: &[u8]) -> String {
-    let units = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0);
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
-}
+pub(crate) use triage_bytes::utf16::until_nul as utf16_until_nul;

@@ -1,9 +1,10 @@
 //! Key nodes (nk) and their subkey lists (lf / lh / li / ri).
 use crate::cells::{file_offset, u16_at, u32_at, u64_at, Cells, NO_CELL};
 use crate::error::{RegfError, Result};
-use crate::names::{decode_name, names_equal, utf16_lossy};
+use crate::names::{decode_name, names_equal};
 use crate::value::{Value, ValueIter};
 use std::borrow::Cow;
+use triage_bytes::utf16::lossy as utf16_lossy;
 
 const NK_HEADER_LEN: usize = 0x4C;
 pub const KEY_HIVE_ENTRY: u16 = 0x0004;

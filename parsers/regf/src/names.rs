@@ -10,17 +10,8 @@ pub(crate) fn decode_name(raw: &[u8], compressed: bool) -> Cow<'_, str> {
             Cow::Owned(raw.iter().map(|&b| b as char).collect())
         }
     } else {
-        Cow::Owned(utf16_lossy(raw))
+        Cow::Owned(triage_bytes::utf16::lossy(raw))
     }
-}
-
-pub(crate) fn utf16_lossy(raw: &[u8]) -> String {
-    let units = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
 }
 
 /// Registry name comparison is case-insensitive (Windows upcases both sides).

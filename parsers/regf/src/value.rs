@@ -1,9 +1,10 @@
 //! Value keys (vk), value lists, resident / cell / big-data (db) storage, typed decoding.
 use crate::cells::{file_offset, u16_at, u32_at, Cells, NO_CELL};
 use crate::error::{RegfError, Result};
-use crate::names::{decode_name, utf16_lossy};
+use crate::names::decode_name;
 use serde::Serialize;
 use std::borrow::Cow;
+use triage_bytes::utf16::lossy as utf16_lossy;
 
 const VK_HEADER_LEN: usize = 0x14;
 const VALUE_COMP_NAME: u16 = 0x0001;
@@ -243,40 +244,9 @@ impl<'a> Value<'a> {
     }
 }
 
-fn utf16_units(raw: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    raw.chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-}
-
 /// REG_SZ / REG_EXPAND_SZ: UTF-16LE up to the first NUL (a trailing odd byte is ignored).
 pub fn decode_sz(raw: &[u8]) -> String {
-    let end = utf16_nul_position(raw).unwrap_or(raw.len() & !1);
-    utf16_to_string(&raw[..end])
-}
-
-/// Byte index of the first NUL code unit.
-fn utf16_nul_position(raw: &[u8]) -> Option<usize> {
-    raw.chunks_exact(2).position(|c| c == [0, 0]).map(|i| i * 2)
-}
-
-fn utf16_to_string(raw: &[u8]) -> String {
-    // Most registry strings are ASCII: narrow them bytewise, decode UTF-16 only when needed.
-    let mut ascii = Vec::with_capacity(raw.len() / 2);
-    for c in raw.chunks_exact(2) {
-        if c[1] != 0 || c[0] >= 0x80 {
-            return utf16_to_string_slow(raw);
-        }
-        ascii.push(c[0]);
-    }
-    String::from_utf8(ascii).unwrap_or_else(|_| utf16_to_string_slow(raw))
-}
-
-fn utf16_to_string_slow(raw: &[u8]) -> String {
-    let mut out = String::with_capacity(raw.len() / 2);
-    out.extend(
-        char::decode_utf16(utf16_units(raw)).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
-    );
-    out
+    triage_bytes::utf16::until_nul(raw)
 }
 
 /// REG_MULTI_SZ: NUL-separated strings. Only the final terminators (the last string's NUL and
@@ -296,13 +266,13 @@ pub fn decode_multi_sz(raw: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = body;
     loop {
-        match utf16_nul_position(rest) {
+        match triage_bytes::utf16::nul_position(rest) {
             Some(end) => {
-                out.push(utf16_to_string(&rest[..end]));
+                out.push(triage_bytes::utf16::lossy(&rest[..end]));
                 rest = &rest[end + 2..];
             }
             None => {
-                out.push(utf16_to_string(rest));
+                out.push(triage_bytes::utf16::lossy(rest));
                 return out;
             }
         }

@@ -66,24 +66,9 @@ fn array(disk: &dyn ByteSource, ss: u64, h: &Header) -> Option<(Vec<u8>, bool)> 
     Some((b, ok))
 }
 
-/// Mixed-endian GUID text, as `sgdisk` prints it.
+/// Mixed-endian GUID text, as `sgdisk` prints it (upper case).
 pub(crate) fn guid(b: &[u8]) -> String {
-    let g = |r: std::ops::Range<usize>| b.get(r).unwrap_or(&[]).to_vec();
-    let mut d1 = g(0..4);
-    d1.reverse();
-    let mut d2 = g(4..6);
-    d2.reverse();
-    let mut d3 = g(6..8);
-    d3.reverse();
-    let hex = |v: &[u8]| v.iter().map(|x| format!("{x:02X}")).collect::<String>();
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex(&d1),
-        hex(&d2),
-        hex(&d3),
-        hex(&g(8..10)),
-        hex(&g(10..16))
-    )
+    triage_bytes::guid::upper(&triage_bytes::guid::at(b, 0))
 }
 
 /// Is there a GPT header at LBA 1 (512- or 4096-byte sectors)?

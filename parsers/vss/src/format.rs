@@ -36,45 +36,11 @@ pub fn u64_at(b: &[u8], o: usize) -> u64 {
         .unwrap_or(0)
 }
 
-pub fn guid_at(b: &[u8], o: usize) -> [u8; 16] {
-    b.get(o..o + 16)
-        .and_then(|s| s.try_into().ok())
-        .unwrap_or([0; 16])
-}
-
-/// A GUID in its usual text form (`600f0b69-5bdf-11e3-9d6c-005056c00008`), lower case as
-/// `vshadowinfo` prints it.
-pub fn guid_string(g: &[u8; 16]) -> String {
-    let d1 = u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
-    let d2 = u16::from_le_bytes([g[4], g[5]]);
-    let d3 = u16::from_le_bytes([g[6], g[7]]);
-    format!(
-        "{d1:08x}-{d2:04x}-{d3:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]
-    )
-}
+pub use triage_bytes::guid::{at as guid_at, lower as guid_string};
 
 /// A FILETIME as `YYYY-MM-DD hh:mm:ss UTC` (for locations a person reads).
 pub fn filetime_string(ft: u64) -> String {
-    let secs = (ft / 10_000_000) as i64 - 11_644_473_600;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    triage_bytes::FileTime(ft).human()
 }
 
 /// Read one 16 KiB block and check its header: the VSS identifier and the record type.
