@@ -18,7 +18,9 @@ py="$venv/bin/python"
 need=()
 "$py" -c "from volatility3.framework import constants as c; assert c.PACKAGE_VERSION == '$VOL_VERSION'" 2>/dev/null \
     || need+=("volatility3==$VOL_VERSION")
-for mod_pkg in pefile:pefile regipy:regipy Registry:python-registry; do
+# xpress_lz77: the LZXPRESS decoder of Volatility's (unmerged) hibernation layer, the
+# oracle for the hiberfil.sys sets tools/memgen writes.
+for mod_pkg in pefile:pefile regipy:regipy Registry:python-registry xpress_lz77:xpress-lz77==1.0.1; do
     mod="${mod_pkg%%:*}"; pkg="${mod_pkg#*:}"
     "$py" -c "import $mod" 2>/dev/null || need+=("$pkg")
 done
@@ -28,5 +30,5 @@ fi
 if [ "${#need[@]}" -gt 0 ]; then
     "$py" -m pip install --disable-pip-version-check --quiet "${need[@]}"
 fi
-"$py" -c "import volatility3, pefile, regipy, Registry; from volatility3.framework import constants; print('volatility3', constants.PACKAGE_VERSION)"
+"$py" -c "import volatility3, pefile, regipy, Registry, xpress_lz77; from volatility3.framework import constants; print('volatility3', constants.PACKAGE_VERSION)"
 echo "SMSS_PY=$venv/bin/python"

@@ -20,6 +20,8 @@ pub enum ContainerKind {
     VmwareVmem,
     /// A VMware saved-state file (`.vmss`/`.vmsn`): metadata, not the memory itself.
     VmwareState,
+    /// A Windows 8+ hibernation file (`hiberfil.sys`, `HIBR`; `WAKE` once resumed).
+    Hiberfil,
 }
 
 pub(crate) const LIME_MAGIC: u32 = 0x4C69_4D45;
@@ -39,6 +41,9 @@ pub fn detect(first_bytes: &[u8], file_len: u64) -> Option<ContainerKind> {
     // ELF, and e_type == ET_CORE (4): an executable is not a memory dump.
     if head(4) == Some(b"\x7fELF") && first_bytes.get(16..18) == Some(&[4, 0]) {
         return Some(ContainerKind::ElfCore);
+    }
+    if matches!(head(4), Some(b"HIBR" | b"hibr" | b"WAKE" | b"wake")) {
+        return Some(ContainerKind::Hiberfil);
     }
     if let Some(magic) = u32_at(first_bytes, 0) {
         if magic == LIME_MAGIC && u32_at(first_bytes, 4) == Some(1) {
@@ -82,6 +87,8 @@ mod tests {
             detect(&0xbed2_bed2u32.to_le_bytes(), 100),
             Some(ContainerKind::VmwareState)
         );
+        assert_eq!(detect(b"HIBRxxxx", 8192), Some(ContainerKind::Hiberfil));
+        assert_eq!(detect(b"WAKExxxx", 8192), Some(ContainerKind::Hiberfil));
         assert_eq!(detect(&[0u8; 16], 8192), Some(ContainerKind::Raw));
         assert_eq!(detect(&[0u8; 16], 8191), None);
         assert_eq!(detect(&[], 0), None);

@@ -12,6 +12,7 @@ mod crashdump;
 mod detect;
 mod elf;
 mod error;
+pub mod hiberfil;
 mod lime;
 mod open;
 mod segmented;

@@ -1,7 +1,7 @@
 //! Opening a file (memory-mapped, read-only) and dispatching on its content.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
@@ -19,7 +19,8 @@ fn map(path: &Path) -> Result<Mmap> {
         path: path.display().to_string(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
+    // O_NOATIME where permitted: reading evidence must not change its access time.
+    let file = triage_source::open_readonly(path).map_err(io)?;
     if file.metadata().map_err(io)?.len() == 0 {
         return Err(PhysmemError::Empty);
     }
@@ -40,6 +41,10 @@ pub fn parse<D: AsRef<[u8]> + Send + Sync + 'static>(data: D) -> Result<Box<dyn 
         }
         Some(ContainerKind::ElfCore) => Box::new(parse_elf_core(data)?),
         Some(ContainerKind::Lime) => Box::new(parse_lime(data)?),
+        Some(ContainerKind::Hiberfil) => {
+            let src = crate::hiberfil::BytesSource::new(data, "hiberfil.sys");
+            Box::new(crate::hiberfil::open_source(Arc::new(src)).map_err(source_error)?)
+        }
         Some(ContainerKind::VmwareState) => {
             return Err(PhysmemError::Vmware {
                 offset: 0,
@@ -97,6 +102,13 @@ pub fn open(path: &Path) -> Result<Box<dyn PhysicalMemory>> {
         _ => {}
     }
     let data = map(path)?;
+    if detect(data.get(..64).unwrap_or(&data), data.len() as u64) == Some(ContainerKind::Hiberfil) {
+        // Read in place through a source (as inside a disk image), never copied whole.
+        drop(data);
+        let src = triage_source::FileSource::open(path).map_err(source_error)?;
+        let mem = crate::hiberfil::open_source(Arc::new(src)).map_err(source_error)?;
+        return Ok(Box::new(mem));
+    }
     let unaligned = data.len() as u64 & (crate::PAGE_SIZE - 1) != 0;
     let mem = parse(data)?;
     if mem.kind() == ContainerKind::Raw && unaligned {
@@ -107,6 +119,30 @@ pub fn open(path: &Path) -> Result<Box<dyn PhysicalMemory>> {
         )));
     }
     Ok(mem)
+}
+
+/// A source-layer error as this crate's error: the location stands in for the path.
+fn source_error(e: triage_source::SourceError) -> PhysmemError {
+    use triage_source::SourceError as S;
+    let (path, what) = match &e {
+        S::Unsupported { location, what, .. } => (location.to_string(), what.clone()),
+        S::Corrupt {
+            location,
+            layer,
+            offset,
+            what,
+        } => (
+            location.to_string(),
+            format!("{layer} at offset {offset:#x}: {what}"),
+        ),
+        S::Hole { location, .. } | S::Io { location, .. } | S::OutOfRange { location, .. } => {
+            (location.to_string(), e.to_string())
+        }
+    };
+    PhysmemError::Io {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what),
+    }
 }
 
 /// Opens a VMware `.vmem` with the region table from `state` (`.vmss` or `.vmsn`).

@@ -6,7 +6,7 @@ use serde::Serialize;
 use triage_isf::IsfDir;
 use triage_physmem::{hole_summary, ContainerKind, CrashDumpHeader, PhysicalMemory, Range};
 
-use crate::discover::discover_x64;
+use crate::discover::{discover, Discovery};
 use crate::dtb::{find_dtb, DtbFound};
 use crate::kernel::{from_crash_header, from_hint, scan_page_tables, Kernel, KernelSource};
 use crate::layout::{builtin_for, BuiltinMatch, KernelSymbols, Layout, LayoutSource};
@@ -45,6 +45,9 @@ pub struct MemInfo {
     pub crash_header: Option<CrashDumpHeader>,
     pub layout_source: Option<LayoutSource>,
     pub layout: Option<Layout>,
+    /// How each discovered field was confirmed and which could not be found, when
+    /// discovery ran (unknown kernel, or a partial built-in entry completed).
+    pub discovery: Option<Discovery>,
     /// Virtual address of the PsActiveProcessHead list head.
     pub ps_active_process_head: Option<u64>,
     /// System's EPROCESS (the value of PsInitialSystemProcess).
@@ -90,6 +93,7 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
         crash_header: header.clone(),
         layout_source: None,
         layout: None,
+        discovery: None,
         ps_active_process_head: None,
         system_eprocess: None,
         dump_time: header
@@ -155,43 +159,62 @@ pub fn mem_info(phys: &dyn PhysicalMemory, symbols: Option<&Path>) -> MemInfo {
         .or_else(|| export_address(&vm, &kernel.pe, "PsInitialSystemProcess"));
     info.system_eprocess = psi.and_then(|va| vm.read_ptr(va));
 
-    let (layout, source) = match (layout, source) {
-        (Some(l), Some(s)) => (Some(l), Some(s)),
-        _ => match (dtb.arch, info.system_eprocess) {
-            (Arch::X64, Some(sys)) => match discover_x64(&vm, sys) {
-                Some(l) => (Some(l), Some(LayoutSource::Discovered)),
-                None => {
-                    info.warnings
-                        .push("layout discovery found no process list at System's EPROCESS".into());
-                    (None, None)
+    let (layout, source) = match (layout, source, dtb.arch, info.system_eprocess) {
+        (Some(l), Some(s), _, _) => {
+            // A partial published entry: complete what discovery can find in the image.
+            let l = match (&s, dtb.arch, info.system_eprocess) {
+                (LayoutSource::Builtin { .. }, Arch::X64, Some(sys))
+                    if !l.missing_fields().is_empty() =>
+                {
+                    match discover(&vm, sys, &l) {
+                        Some(d) => {
+                            let mut full = l.clone();
+                            let filled = full.fill_missing_from(&d.layout);
+                            if !filled.is_empty() {
+                                info.warnings.push(format!(
+                                    "built-in layout completed by discovery: {}",
+                                    filled.join(", ")
+                                ));
+                            }
+                            info.discovery = Some(d);
+                            full
+                        }
+                        None => l,
+                    }
                 }
-            },
-            _ => {
-                info.warnings.push(
-                    "no layout: unknown build and no System EPROCESS to discover from".into(),
-                );
+                _ => l,
+            };
+            (Some(l), Some(s))
+        }
+        (_, _, Arch::X64, Some(sys)) => match discover(&vm, sys, &Layout::default()) {
+            Some(d) => {
+                let l = d.layout.clone();
+                info.discovery = Some(d);
+                (Some(l), Some(LayoutSource::Discovered))
+            }
+            None => {
+                info.warnings
+                    .push("layout discovery found no process list at System's EPROCESS".into());
                 (None, None)
             }
         },
-    };
-    // A partial published entry: complete what discovery can find in the image.
-    let layout = match (layout, &source, dtb.arch, info.system_eprocess) {
-        (Some(mut l), Some(LayoutSource::Builtin { .. }), Arch::X64, Some(sys))
-            if !l.missing_fields().is_empty() =>
-        {
-            if let Some(found) = discover_x64(&vm, sys) {
-                let filled = l.fill_missing_from(&found);
-                if !filled.is_empty() {
-                    info.warnings.push(format!(
-                        "built-in layout completed by discovery: {}",
-                        filled.join(", ")
-                    ));
-                }
-            }
-            Some(l)
+        _ => {
+            info.warnings
+                .push("no layout: unknown build and no System EPROCESS to discover from".into());
+            (None, None)
         }
-        (l, _, _, _) => l,
     };
+    if let Some(d) = &info.discovery {
+        if info.ps_active_process_head.is_none() {
+            info.ps_active_process_head = d.ps_active_process_head;
+        }
+        if !d.not_found.is_empty() {
+            info.warnings.push(format!(
+                "discovery: not found: {}",
+                d.not_found_names().join(", ")
+            ));
+        }
+    }
     info.layout = layout;
     info.layout_source = source;
     if let (Some(b), Some(h)) = (info.build, info.crash_header_build) {

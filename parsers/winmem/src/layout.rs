@@ -37,6 +37,11 @@ macro_rules! layout_struct {
             pub pool_header_size: Option<u32>,
             /// Size of `_EPROCESS`.
             pub eprocess_size: Option<u32>,
+            /// `_TOKEN.PrivilegeCount`, only where `_TOKEN.Privileges` is a pointer to a
+            /// LUID_AND_ATTRIBUTES array (XP/2003) rather than the SEP_TOKEN_PRIVILEGES
+            /// bitmasks (Vista and later). Not counted by `missing_fields`: modern kernels
+            /// have none.
+            pub token_privilege_count: Option<u32>,
             pub symbols: KernelSymbols,
         }
 
@@ -49,6 +54,7 @@ macro_rules! layout_struct {
                     sid_and_attributes_size: size("_SID_AND_ATTRIBUTES"),
                     pool_header_size: size("_POOL_HEADER"),
                     eprocess_size: size("_EPROCESS"),
+                    token_privilege_count: privilege_array_count(isf),
                     symbols: KernelSymbols::from_isf(isf),
                 }
             }
@@ -113,6 +119,17 @@ layout_struct! {
     audit_info_image_file_name: "_SE_AUDIT_PROCESS_CREATION_INFO", ["ImageFileName"];
 }
 
+/// `_TOKEN.PrivilegeCount` when the ISF's `_TOKEN.Privileges` is a pointer (the pre-Vista
+/// array layout); `None` for the embedded SEP_TOKEN_PRIVILEGES.
+fn privilege_array_count(isf: &Isf) -> Option<u32> {
+    let privileges = isf.field("_TOKEN", "Privileges")?;
+    if !matches!(privileges.ty, triage_isf::TypeDesc::Pointer(_)) {
+        return None;
+    }
+    isf.field_offset("_TOKEN", "PrivilegeCount")
+        .and_then(|v| u32::try_from(v).ok())
+}
+
 macro_rules! symbols_struct {
     ($( $field:ident : $name:literal ;)*) => {
         /// Kernel symbol RVAs (add the kernel base).
@@ -174,4 +191,45 @@ pub fn builtin_for(
         .rev()
         .find(|e| e.build == b)
         .map(|e| (e, BuiltinMatch::BuildNumber))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ISF whose `_TOKEN.Privileges` is `privileges` (an ISF type object).
+    fn isf_with_token(privileges: serde_json::Value) -> Isf {
+        let doc = serde_json::json!({
+            "metadata": {"format": "6.2.0"},
+            "base_types": {"unsigned long": {"size": 4, "signed": false, "kind": "int", "endian": "little"},
+                           "pointer": {"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+            "user_types": {
+                "_TOKEN": {"kind": "struct", "size": 0xd0, "fields": {
+                    "PrivilegeCount": {"offset": 0x54, "type": {"kind": "base", "name": "unsigned long"}},
+                    "Privileges": {"offset": 0x80, "type": privileges}}},
+                "_LUID_AND_ATTRIBUTES": {"kind": "struct", "size": 12, "fields": {}},
+                "_SEP_TOKEN_PRIVILEGES": {"kind": "struct", "size": 0x18, "fields": {}}},
+            "enums": {},
+            "symbols": {}
+        });
+        Isf::from_json_bytes(&serde_json::to_vec(&doc).unwrap(), "test").unwrap()
+    }
+
+    #[test]
+    fn privilege_count_only_where_privileges_is_a_pointer() {
+        // XP x64 / 2003 x64: Privileges is a pointer to LUID_AND_ATTRIBUTES (0x80), the
+        // count beside it (0x54), as in Volatility 2's win2003_sp2_x64 vtypes.
+        let xp = isf_with_token(serde_json::json!({"kind": "pointer",
+            "subtype": {"kind": "struct", "name": "_LUID_AND_ATTRIBUTES"}}));
+        let l = Layout::from_isf(&xp);
+        assert_eq!(l.token_privileges, Some(0x80));
+        assert_eq!(l.token_privilege_count, Some(0x54));
+        // Vista+: the embedded SEP_TOKEN_PRIVILEGES; a PrivilegeCount field is ignored.
+        let vista =
+            isf_with_token(serde_json::json!({"kind": "struct", "name": "_SEP_TOKEN_PRIVILEGES"}));
+        let l = Layout::from_isf(&vista);
+        assert_eq!(l.token_privileges, Some(0x80));
+        assert_eq!(l.token_privilege_count, None);
+        assert!(!l.missing_fields().contains(&"token_privilege_count"));
+    }
 }

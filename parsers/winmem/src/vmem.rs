@@ -2,6 +2,7 @@
 
 use triage_physmem::{PhysicalMemory, Range, ReadOutcome};
 
+use crate::pagefile::{PageFiles, SwapMiss};
 use crate::translate::{transition_paddr, translate, Arch, PagedOutKind, Translation};
 
 /// A virtual address space: a physical memory plus a page-table root.
@@ -11,6 +12,9 @@ pub struct VirtualMemory<'a> {
     pub dtb: u64,
     /// Read transition pages from their frame, as Volatility and MemProcFS do (default).
     pub read_transition: bool,
+    /// Paging files to read paged-out pages from (x64 only); `None`: such pages are
+    /// unreadable.
+    pub pagefiles: Option<&'a PageFiles>,
 }
 
 impl<'a> VirtualMemory<'a> {
@@ -20,7 +24,66 @@ impl<'a> VirtualMemory<'a> {
             arch,
             dtb,
             read_transition: true,
+            pagefiles: None,
         }
+    }
+
+    /// The same address space, reading paged-out pages through `pagefiles`.
+    pub fn with_pagefiles(mut self, pagefiles: Option<&'a PageFiles>) -> Self {
+        self.pagefiles = pagefiles;
+        self
+    }
+
+    /// Same physical memory and paging files, another page-table root (a process).
+    pub fn with_dtb(&self, dtb: u64) -> VirtualMemory<'a> {
+        VirtualMemory {
+            phys: self.phys,
+            arch: self.arch,
+            dtb,
+            read_transition: self.read_transition,
+            pagefiles: self.pagefiles,
+        }
+    }
+
+    /// The paging-file PTE of `vaddr` (x64 PTE level only), if it has one.
+    fn swap_pte(&self, vaddr: u64) -> Option<u64> {
+        if self.arch != Arch::X64 {
+            return None;
+        }
+        match self.translate(vaddr) {
+            Translation::PagedOut {
+                kind: PagedOutKind::Pagefile,
+                pte,
+                level: 1,
+            } => Some(pte),
+            _ => None,
+        }
+    }
+
+    /// Why the page of `vaddr`, paged out to a paging file, could not be read from the
+    /// paging files given (`None`: it is not such a page, or it was read).
+    pub fn swap_miss(&self, vaddr: u64) -> Option<SwapMiss> {
+        let pte = self.swap_pte(vaddr)?;
+        let fmt = self.pagefiles.map(|p| p.format).unwrap_or_default();
+        let slot = crate::pagefile::swap_slot(pte, &fmt)?;
+        let Some(pf) = self.pagefiles else {
+            return Some(SwapMiss::NotGiven {
+                number: slot.number,
+            });
+        };
+        let mut b = [0u8; 1];
+        pf.read_slot(&slot, vaddr & 0xFFF, &mut b).err()
+    }
+
+    /// Reads bytes of one page that is in a paging file; false when it is not.
+    fn read_swapped(&self, vaddr: u64, chunk: &mut [u8]) -> bool {
+        let Some(pf) = self.pagefiles else {
+            return false;
+        };
+        let Some(pte) = self.swap_pte(vaddr) else {
+            return false;
+        };
+        matches!(pf.read(pte, vaddr & 0xFFF, chunk), Ok(true))
     }
 
     pub fn translate(&self, vaddr: u64) -> Translation {
@@ -63,8 +126,11 @@ impl<'a> VirtualMemory<'a> {
                     }
                 },
                 None => {
-                    chunk.fill(0);
-                    false
+                    let ok = self.read_swapped(va, chunk);
+                    if !ok {
+                        chunk.fill(0);
+                    }
+                    ok
                 }
             };
             if ok {

@@ -237,7 +237,8 @@ fn serde_from_value(v: Value) -> Layout {
         audit_info_image_file_name,
         sid_and_attributes_size,
         pool_header_size,
-        eprocess_size
+        eprocess_size,
+        token_privilege_count
     );
     l
 }

@@ -1,23 +1,6 @@
 //! Bounds-checked little-endian reads from input bytes: `None` instead of a panic.
 
-pub(crate) fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off.checked_add(2)?)?;
-    Some(u16::from_le_bytes([s[0], s[1]]))
-}
-
-pub(crate) fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    let mut a = [0u8; 4];
-    a.copy_from_slice(s);
-    Some(u32::from_le_bytes(a))
-}
-
-pub(crate) fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    let s = b.get(off..off.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Some(u64::from_le_bytes(a))
-}
+pub(crate) use triage_bytes::le::{u16_at, u32_at, u64_at};
 
 /// Field at an optional layout offset.
 pub(crate) fn u64_field(b: &[u8], off: Option<u32>) -> Option<u64> {

@@ -106,6 +106,17 @@ pub fn processes(
     info: &MemInfo,
     opts: &ProcOptions,
 ) -> Result<ProcessList> {
+    processes_paged(phys, info, opts, None)
+}
+
+/// [`processes`], reading paged-out pages (PEBs, process parameters, …) through the
+/// paging files given (see [`triage_winmem::PageFiles`]).
+pub fn processes_paged(
+    phys: &dyn PhysicalMemory,
+    info: &MemInfo,
+    opts: &ProcOptions,
+    pagefiles: Option<&triage_winmem::PageFiles>,
+) -> Result<ProcessList> {
     let dtb = info.dtb.ok_or(WinprocError::NoDtb)?;
     if dtb.arch != Arch::X64 {
         return Err(WinprocError::UnsupportedArch {
@@ -132,7 +143,7 @@ pub fn processes(
         system_eprocess: info.system_eprocess,
         ob_header_cookie: cookie,
     };
-    Ok(processes_with(phys, &start, &l, opts))
+    Ok(processes_with_pagefiles(phys, &start, &l, opts, pagefiles))
 }
 
 /// The same from explicit kernel facts and a resolved layout; never fails.
@@ -142,7 +153,18 @@ pub fn processes_with(
     l: &ProcLayout,
     opts: &ProcOptions,
 ) -> ProcessList {
-    let ctx = Ctx::new(phys, start.dtb & !0xFFF, l);
+    processes_with_pagefiles(phys, start, l, opts, None)
+}
+
+/// [`processes_with`], reading paged-out pages through `pagefiles`.
+pub fn processes_with_pagefiles(
+    phys: &dyn PhysicalMemory,
+    start: &KernelStart,
+    l: &ProcLayout,
+    opts: &ProcOptions,
+    pagefiles: Option<&triage_winmem::PageFiles>,
+) -> ProcessList {
+    let ctx = Ctx::new(phys, start.dtb & !0xFFF, l, pagefiles);
     let mut warnings = Vec::new();
     let mut stats = ProcStats::default();
     let walk = match start.ps_active_process_head {

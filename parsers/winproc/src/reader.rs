@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use triage_physmem::PhysicalMemory;
-use triage_winmem::{Arch, PagedOutKind, Translation, VirtualMemory};
+use triage_winmem::{Arch, PageFiles, PagedOutKind, SwapMiss, Translation, VirtualMemory};
 
 use crate::bytes::u16_at;
 use crate::bytes::u64_at;
@@ -15,8 +15,13 @@ const MAX_UNICODE_BYTES: usize = 0xFFFE;
 /// Why bytes at a virtual address could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Unavailable {
-    /// The PTE names a paging-file slot.
+    /// The PTE names a paging-file slot (in a form not decoded).
     Pagefile,
+    /// The PTE names a slot in paging file `number`, which was not given (0 is
+    /// pagefile.sys; 2 is often the compressed-memory virtual store).
+    InPagefile { number: u8 },
+    /// Paging file `number` was given but the slot is past its end or unreadable.
+    PagefileUnreadable { number: u8 },
     /// A transition PTE whose frame is not in the dump.
     Transition,
     /// The PTE refers to a prototype PTE (shared section memory).
@@ -70,7 +75,13 @@ pub(crate) fn why_unreadable(vm: &VirtualMemory, vaddr: u64) -> Unavailable {
         Translation::PagedOut {
             kind: PagedOutKind::Pagefile,
             ..
-        } => Unavailable::Pagefile,
+        } => match vm.swap_miss(vaddr) {
+            Some(SwapMiss::NotGiven { number }) => Unavailable::InPagefile { number },
+            Some(SwapMiss::BeyondEnd { number, .. } | SwapMiss::Unreadable { number, .. }) => {
+                Unavailable::PagefileUnreadable { number }
+            }
+            None => Unavailable::Pagefile,
+        },
         Translation::PagedOut {
             kind: PagedOutKind::Transition,
             ..
@@ -148,16 +159,22 @@ pub(crate) fn read_unicode(
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(phys: &'a dyn PhysicalMemory, dtb: u64, l: &'a ProcLayout) -> Ctx<'a> {
+    pub fn new(
+        phys: &'a dyn PhysicalMemory,
+        dtb: u64,
+        l: &'a ProcLayout,
+        pagefiles: Option<&'a PageFiles>,
+    ) -> Ctx<'a> {
         Ctx {
             phys,
-            kernel: VirtualMemory::new(phys, Arch::X64, dtb),
+            kernel: VirtualMemory::new(phys, Arch::X64, dtb).with_pagefiles(pagefiles),
             l,
             phys_end: phys.size_hint(),
         }
     }
 
+    /// A process's address space; paged-out pages are read through the paging files.
     pub fn process_space(&self, dtb: u64) -> VirtualMemory<'a> {
-        VirtualMemory::new(self.phys, Arch::X64, dtb)
+        VirtualMemory::new(self.phys, Arch::X64, dtb).with_pagefiles(self.kernel.pagefiles)
     }
 }

@@ -180,6 +180,20 @@ pub fn scan_processes(
     l: &ProcLayout,
     key: ScanKey,
 ) -> (Vec<ScanHit>, ScanCounters) {
+    let (hits, counters, _) = scan_processes_until(phys, l, key, &|| false);
+    (hits, counters)
+}
+
+/// [`scan_processes`] with a time budget: `stop` (e.g. a deadline's `expired`) is
+/// asked before each work unit (4 MiB of physical memory); once it says stop, the units
+/// not yet started are skipped. Returns the hits found so far and whether it stopped.
+pub fn scan_processes_until(
+    phys: &dyn PhysicalMemory,
+    l: &ProcLayout,
+    key: ScanKey,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> (Vec<ScanHit>, ScanCounters, bool) {
+    let stopped = std::sync::atomic::AtomicBool::new(false);
     let checker = Checker {
         l,
         key,
@@ -192,6 +206,10 @@ pub fn scan_processes(
         .map(|&(start, end)| {
             let mut hits = Vec::new();
             let mut c = ScanCounters::default();
+            if stop() {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                return (hits, c);
+            }
             let mut spill = Vec::new();
             let mut copy = vec![0u8; PAGE_SIZE as usize];
             for page_pa in (start..end).step_by(PAGE_SIZE as usize) {
@@ -225,7 +243,7 @@ pub fn scan_processes(
         all.extend(h);
         total = total.add(c);
     }
-    (all, total)
+    (all, total, stopped.into_inner())
 }
 
 /// A bare `memmem` count of `tag` over every present page, for comparison with the scan.

@@ -214,3 +214,60 @@ fn read_privileges(
         None => (Vec::new(), None, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin(build: u32) -> triage_winmem::Layout {
+        triage_winmem::builtin_layouts()
+            .iter()
+            .rev()
+            .find(|e| e.build == build && e.pdb.is_some())
+            .expect("builtin layout")
+            .layout
+            .clone()
+    }
+
+    #[test]
+    fn windows_7_and_8_1_tokens_use_the_bitmasks() {
+        // memory-facts.md: SEP_TOKEN_PRIVILEGES at TOKEN+0x40 from Windows 7 on.
+        for build in [7601, 9600] {
+            let l = ProcLayout::from_layout(&builtin(build), Some(build)).unwrap();
+            assert_eq!(
+                l.token_privileges,
+                Some(PrivilegeLayout::Bitmasks {
+                    at: 0x40,
+                    present: 0,
+                    enabled: 8,
+                    enabled_by_default: 0x10
+                }),
+                "{build}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_layout_with_privilege_count_reads_the_legacy_array() {
+        // The XP x64 TOKEN (Volatility 2 win2003_sp2_x64 vtypes): count 0x54, pointer 0x80,
+        // no SEP_TOKEN_PRIVILEGES.
+        let mut layout = builtin(7601);
+        layout.token_privileges = Some(0x80);
+        layout.token_privilege_count = Some(0x54);
+        layout.privileges_present = None;
+        layout.privileges_enabled = None;
+        layout.privileges_enabled_by_default = None;
+        let l = ProcLayout::from_layout(&layout, Some(3790)).unwrap();
+        assert_eq!(
+            l.token_privileges,
+            Some(PrivilegeLayout::Array {
+                count_at: 0x54,
+                pointer_at: 0x80
+            })
+        );
+        // Neither shape known: no privileges rather than a guess.
+        layout.token_privilege_count = None;
+        let l = ProcLayout::from_layout(&layout, Some(3790)).unwrap();
+        assert_eq!(l.token_privileges, None);
+    }
+}

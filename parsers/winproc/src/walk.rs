@@ -24,6 +24,12 @@ pub(crate) struct Walk {
 }
 
 pub(crate) fn walk_list(ctx: &Ctx, head: u64, limit: usize) -> Walk {
+    walk_list_until(ctx, head, limit, &|| false)
+}
+
+/// [`walk_list`] with a time budget: `stop` is asked every 256 entries; a stop ends
+/// the walk (incomplete) with a warning, keeping the entries walked so far.
+pub(crate) fn walk_list_until(ctx: &Ctx, head: u64, limit: usize, stop: &dyn Fn() -> bool) -> Walk {
     let mut walk = Walk {
         entries: Vec::new(),
         complete: false,
@@ -46,6 +52,13 @@ pub(crate) fn walk_list(ctx: &Ctx, head: u64, limit: usize) -> Walk {
         if walk.entries.len() >= limit {
             walk.warnings
                 .push(format!("list: stopped after {limit} entries"));
+            break;
+        }
+        if walk.entries.len() % 256 == 255 && stop() {
+            walk.warnings.push(format!(
+                "list: stopped at the time budget after {} entries",
+                walk.entries.len()
+            ));
             break;
         }
         if !visited.insert(cursor) {

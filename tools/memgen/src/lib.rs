@@ -10,10 +10,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+mod disguise;
 mod error;
 mod gen;
+mod hiberfil;
 mod layout;
 mod output;
+mod pagefile;
 mod paging;
 mod pe;
 mod phys;
@@ -22,9 +25,12 @@ mod rng;
 mod scenario;
 mod truth;
 
+pub use disguise::{disguise_file, write_disguised_image, Disguise};
 pub use error::MemgenError;
 pub use gen::{sid_bytes, KERNEL_DTB, KUSER_KERNEL, KUSER_USER};
+pub use hiberfil::{huffman_compress, write_pages, xpress_compress, HiberCompression, HiberStats};
 pub use output::Format;
+pub use pagefile::{PagedOutTruth, Pagefile};
 pub use paging::AddressSpace;
 pub use phys::{PhysMem, PAGE};
 pub use scenario::{dos_path, GroupSpec, ProcessSpec, Scenario, TokenType, TICKS};
@@ -41,8 +47,20 @@ pub fn generate(
     out: &mut (impl Write + Seek),
     format: Format,
 ) -> Result<Truth, MemgenError> {
-    let built = gen::build(sc, isf, format == Format::CrashDump64)?;
+    generate_paged(sc, isf, out, format).map(|(t, _)| t)
+}
+
+/// [`generate`], also returning the paging file 0 (pagefile.sys) that holds the pages
+/// the scenario pages out (`peb_paged_out`, `params_paged_out`; empty when none).
+pub fn generate_paged(
+    sc: &Scenario,
+    isf: &Isf,
+    out: &mut (impl Write + Seek),
+    format: Format,
+) -> Result<(Truth, Pagefile), MemgenError> {
+    let mut built = gen::build(sc, isf, format == Format::CrashDump64)?;
     let mut truth = built.truth;
+    let pagefile = pagefile::page_out(&mut built.mem, &mut truth, &layout::Layout { isf }, sc)?;
     truth.format = format.name().to_string();
     match format {
         Format::Raw => output::write_raw(&built.mem, out)?,
@@ -57,9 +75,15 @@ pub fn generate(
             out,
         )?,
         Format::ElfCore => output::write_elf(&built.mem, &truth, out)?,
+        Format::Hiberfil => {
+            hiberfil::write_hiberfil(&built.mem, &truth, HiberCompression::Xpress, out)?;
+        }
+        Format::HiberfilHuffman => {
+            hiberfil::write_hiberfil(&built.mem, &truth, HiberCompression::XpressHuffman, out)?;
+        }
     }
     output::finish(out)?;
-    Ok(truth)
+    Ok((truth, pagefile))
 }
 
 /// Write the image to `path` and its Truth to `<path>.truth.json`.
@@ -69,8 +93,22 @@ pub fn write_image(
     path: &Path,
     format: Format,
 ) -> Result<Truth, MemgenError> {
+    write_image_paged(sc, isf, path, format, None)
+}
+
+/// [`write_image`], writing the paging file with the paged-out pages to `pagefile`.
+pub fn write_image_paged(
+    sc: &Scenario,
+    isf: &Isf,
+    path: &Path,
+    format: Format,
+    pagefile: Option<&Path>,
+) -> Result<Truth, MemgenError> {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let truth = generate(sc, isf, &mut out, format)?;
+    let (truth, pf) = generate_paged(sc, isf, &mut out, format)?;
+    if let Some(p) = pagefile {
+        std::fs::write(p, &pf.bytes)?;
+    }
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     let mut truth_path = path.as_os_str().to_owned();
     truth_path.push(".truth.json");
@@ -80,7 +118,8 @@ pub fn write_image(
 
 /// Build only the physical memory (no container), e.g. to inspect it in tests.
 pub fn build_memory(sc: &Scenario, isf: &Isf) -> Result<(PhysMem, Truth), MemgenError> {
-    let b = gen::build(sc, isf, false)?;
+    let mut b = gen::build(sc, isf, false)?;
+    pagefile::page_out(&mut b.mem, &mut b.truth, &layout::Layout { isf }, sc)?;
     Ok((b.mem, b.truth))
 }
 

@@ -1,6 +1,6 @@
 use clap::Parser;
 use std::path::PathBuf;
-use triage_memgen::{resolve_isf, write_image, Format, Scenario};
+use triage_memgen::{resolve_isf, write_image_paged, Format, Scenario};
 
 /// Generate a Windows x64 memory image and its `<image>.truth.json`.
 #[derive(Parser)]
@@ -17,6 +17,7 @@ struct Args {
     size: Option<String>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Container: raw, crashdump, elf, hiberfil (plain LZXPRESS sets), hiberfil-huffman.
     #[arg(long, default_value = "raw")]
     format: String,
     /// Volatility-style symbol directory holding windows/ntkrnlmp.pdb/*.json.xz.
@@ -30,6 +31,16 @@ struct Args {
     /// Add this many svchost.exe processes (benchmark images: enough for ~300 in all).
     #[arg(long, default_value_t = 0)]
     extra_processes: u32,
+    /// Rewrite the kernel's PDB GUID and NtBuildNumber so that no layout table matches
+    /// (readers must discover the layout); the truth file records the disguise.
+    #[arg(long)]
+    disguise: bool,
+    /// Page the PEB and process parameters of this PID out (repeatable).
+    #[arg(long, value_name = "PID")]
+    page_out: Vec<u64>,
+    /// Write pagefile.sys (paging file 0, with the paged-out pages) here.
+    #[arg(long, value_name = "FILE")]
+    pagefile: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -84,10 +95,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sc.kernel_pool_fraction = f;
     }
     add_services(&mut sc, a.extra_processes);
+    for pid in &a.page_out {
+        let p = sc
+            .processes
+            .iter_mut()
+            .find(|p| p.pid == *pid)
+            .ok_or_else(|| format!("--page-out: no process {pid}"))?;
+        p.peb_paged_out = true;
+        p.params_paged_out = true;
+    }
     let format = match a.format.as_str() {
         "raw" => Format::Raw,
         "crashdump" | "dmp" => Format::CrashDump64,
         "elf" => Format::ElfCore,
+        "hiberfil" | "hiberfil-xpress" => Format::Hiberfil,
+        "hiberfil-huffman" => Format::HiberfilHuffman,
         other => return Err(format!("unknown format {other}").into()),
     };
     let t0 = std::time::Instant::now();
@@ -98,7 +120,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
     let start = std::time::Instant::now();
-    let truth = write_image(&sc, &isf, &a.out, format)?;
+    let truth = if a.disguise {
+        triage_memgen::write_disguised_image(&sc, &isf, &a.out, format)?
+    } else {
+        write_image_paged(&sc, &isf, &a.out, format, a.pagefile.as_deref())?
+    };
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "wrote {} ({} MiB, {:.1} MiB/s), build {}, kernel {:#x}, DTB {:#x}, {} processes",

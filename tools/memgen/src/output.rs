@@ -9,6 +9,10 @@ pub enum Format {
     Raw,
     CrashDump64,
     ElfCore,
+    /// hiberfil.sys with plain LZXPRESS compression sets.
+    Hiberfil,
+    /// hiberfil.sys with LZXPRESS Huffman compression sets.
+    HiberfilHuffman,
 }
 
 impl Format {
@@ -17,6 +21,8 @@ impl Format {
             Format::Raw => "raw",
             Format::CrashDump64 => "crashdump",
             Format::ElfCore => "elf",
+            Format::Hiberfil => "hiberfil",
+            Format::HiberfilHuffman => "hiberfil-huffman",
         }
     }
 }

@@ -17,6 +17,9 @@ pub struct PhysMem {
     pages: BTreeMap<u64, Box<[u8]>>,
     next_free: u64,
     rng: Rng,
+    /// Or'ed into the last byte of the decoy object tags in noise: 0x80 where the kernel
+    /// tags object allocations with PROTECTED_POOL (before Windows 8: `Pro\xe3`).
+    pub decoy_tag_bit: u8,
 }
 
 impl PhysMem {
@@ -30,6 +33,7 @@ impl PhysMem {
             pages: BTreeMap::new(),
             next_free: alloc_start,
             rng: Rng::new(seed ^ 0xA110C),
+            decoy_tag_bit: 0,
         }
     }
 
@@ -40,6 +44,11 @@ impl PhysMem {
     /// Noise for a page nobody wrote: seeded random qwords plus, now and then, a stray pool
     /// tag so that tag scanners meet decoys as they do in real memory.
     pub fn noise_page(seed: u64, pfn: u64, out: &mut [u8]) {
+        Self::noise_page_tagged(seed, pfn, out, 0)
+    }
+
+    /// [`PhysMem::noise_page`] with `tag_bit` or'ed into the decoy tags' last byte.
+    pub fn noise_page_tagged(seed: u64, pfn: u64, out: &mut [u8], tag_bit: u8) {
         let base = mix(seed ^ pfn.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
             chunk.copy_from_slice(&mix(base.wrapping_add(i as u64)).to_le_bytes());
@@ -50,13 +59,14 @@ impl PhysMem {
             let tag = tags[((pick >> 8) % 4) as usize];
             let off = (((pick >> 16) % 255) * 16 + 4) as usize;
             out[off..off + 4].copy_from_slice(tag);
+            out[off + 3] |= tag_bit;
         }
     }
 
     fn fresh_page(&self, pfn: u64, zeroed: bool) -> Box<[u8]> {
         let mut page = vec![0u8; PAGE as usize].into_boxed_slice();
         if !zeroed {
-            Self::noise_page(self.seed, pfn, &mut page);
+            Self::noise_page_tagged(self.seed, pfn, &mut page, self.decoy_tag_bit);
         }
         page
     }
@@ -130,7 +140,7 @@ impl PhysMem {
         } else if let Some(p) = self.pages.get(&pfn) {
             out.copy_from_slice(p);
         } else {
-            Self::noise_page(self.seed, pfn, out);
+            Self::noise_page_tagged(self.seed, pfn, out, self.decoy_tag_bit);
         }
     }
 

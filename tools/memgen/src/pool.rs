@@ -10,6 +10,10 @@ pub struct Pool {
     pub regions: Vec<(u64, u64)>,
     region: usize,
     cursor: u64,
+    /// End and size (16-byte units) of the last block, for the next one's PreviousSize.
+    last: (u64, u8),
+    /// Or'ed into the decoy object tags' last byte (PROTECTED_POOL before Windows 8).
+    pub decoy_tag_bit: u8,
 }
 
 /// POOL_HEADER.PoolType for nonpaged pool as Volatility's Vista+ header reads it (even, > 0).
@@ -22,11 +26,15 @@ impl Pool {
             regions,
             region: 0,
             cursor,
+            last: (0, 0),
+            decoy_tag_bit: 0,
         }
     }
 
     /// Reserve a block of `body` bytes after a 16-byte pool header; returns the header VA.
     /// The block is zeroed (object bodies are zero-initialised by the object manager).
+    /// PreviousSize is the size of the block just before in the same page (0 for a page's
+    /// first block), as the allocator keeps it so that pool pages can be walked.
     pub fn alloc(
         &mut self,
         space: &AddressSpace,
@@ -37,7 +45,12 @@ impl Pool {
         let total = (16 + body).div_ceil(16) * 16;
         let va = self.reserve(total)?;
         let mut hdr = [0u8; 16];
-        hdr[2] = (total / 16).min(255) as u8;
+        let units = (total / 16).min(255) as u8;
+        if va % PAGE != 0 && va == self.last.0 {
+            hdr[0] = self.last.1;
+        }
+        self.last = (va + total, units);
+        hdr[2] = units;
         hdr[3] = NONPAGED;
         hdr[4..8].copy_from_slice(tag);
         space.write(mem, va, &hdr)?;
@@ -90,18 +103,23 @@ impl Pool {
         mem: &mut PhysMem,
         rng: &mut Rng,
     ) -> Result<(), MemgenError> {
+        let tag = |t: &[u8; 4], bit: u8| [t[0], t[1], t[2], t[3] | bit];
+        let (proc_tag, token_tag) = (
+            tag(b"Proc", self.decoy_tag_bit),
+            tag(b"Toke", self.decoy_tag_bit),
+        );
         match rng.next_u64() % 3 {
             0 => {
-                let va = self.alloc(space, mem, b"Proc", 0x1E0)?;
+                let va = self.alloc(space, mem, &proc_tag, 0x1E0)?;
                 // Leave the body as noise-free zeros but shrink the recorded size below what
                 // any EPROCESS needs.
                 space.write(mem, va + 2, &[0x1F])?;
             }
             1 => {
-                self.alloc(space, mem, b"Proc", 0x700)?;
+                self.alloc(space, mem, &proc_tag, 0x700)?;
             }
             _ => {
-                self.alloc(space, mem, b"Toke", 0x40)?;
+                self.alloc(space, mem, &token_tag, 0x40)?;
                 self.alloc(space, mem, b"Obtb", 0x20)?;
             }
         }

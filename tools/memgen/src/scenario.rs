@@ -25,6 +25,10 @@ pub struct Scenario {
     /// a virtual-layer pool scanner such as Volatility's psscan must wade through.
     #[serde(default)]
     pub kernel_pool_fraction: f64,
+    /// `MiState.Hardware.InvalidPteMask`: non-zero swizzles paged-out PTEs as kernels
+    /// with the L1TF mitigation do (0: not swizzled, as on CPUs without it).
+    #[serde(default)]
+    pub invalid_pte_mask: u64,
     pub processes: Vec<ProcessSpec>,
 }
 
@@ -85,6 +89,12 @@ pub struct ProcessSpec {
     pub linked_in_active_list: bool,
     #[serde(default)]
     pub peb_paged_out: bool,
+    /// Page the process-parameter pages (strings, environment) out too.
+    #[serde(default)]
+    pub params_paged_out: bool,
+    /// Paging file the paged-out pages go to (0 = pagefile.sys, the file generated).
+    #[serde(default)]
+    pub pagefile_number: u8,
     #[serde(default)]
     pub wow64: bool,
     /// Environment block entries, `NAME=value` (USERNAME/USERDOMAIN/SESSIONNAME are what
@@ -194,6 +204,8 @@ fn proc(
         logon_id: 0x3e7,
         linked_in_active_list: true,
         peb_paged_out: false,
+        params_paged_out: false,
+        pagefile_number: 0,
         wow64: false,
         environment: if session.is_some() {
             vec![
@@ -384,6 +396,9 @@ impl Scenario {
         if build < 17134 {
             p.retain(|x| x.name != "Registry");
         }
+        if build < 10240 {
+            legacy_processes(&mut p, build);
+        }
         Scenario {
             build: Some(build),
             isf: None,
@@ -392,8 +407,38 @@ impl Scenario {
             system_time: t(3600 * 10),
             processors: 2,
             kernel_pool_fraction: 0.0,
+            invalid_pte_mask: 0,
             processes: p,
         }
+    }
+}
+
+/// What a Windows 7 / 8.1 boot runs differently: svchost groups without `-p` (added in
+/// Windows 10 1703), Windows 7's lsm.exe under wininit, and taskhost.exe (child of
+/// services) where Windows 8+ has RuntimeBroker.exe.
+fn legacy_processes(p: &mut Vec<ProcessSpec>, build: u32) {
+    for x in p.iter_mut().filter(|x| x.name == "svchost.exe") {
+        if let Some(cmd) = x.command_line.strip_suffix(" -p") {
+            x.command_line = cmd.to_string();
+        }
+    }
+    if build >= 9200 {
+        return;
+    }
+    if let Some(bg) = p.iter_mut().find(|x| x.name == "RuntimeBroker.exe") {
+        bg.name = "taskhost.exe".into();
+        bg.ppid = 712;
+        bg.image_path = "\\Device\\HarddiskVolume3\\Windows\\System32\\taskhost.exe".into();
+        bg.command_line = "taskhost.exe".into();
+    }
+    if let Some(lsass) = p.iter().find(|x| x.name == "lsass.exe").cloned() {
+        let mut lsm = lsass;
+        lsm.pid = 740;
+        lsm.name = "lsm.exe".into();
+        lsm.image_path = "\\Device\\HarddiskVolume3\\Windows\\System32\\lsm.exe".into();
+        lsm.command_line = "C:\\Windows\\system32\\lsm.exe".into();
+        lsm.create_time += TICKS / 10;
+        p.push(lsm);
     }
 }
 

@@ -22,13 +22,25 @@ pub struct Truth {
     pub low_stub_pa: u64,
     pub ps_active_process_head: u64,
     pub ps_initial_system_process: u64,
+    /// ObHeaderCookie; 0 before Windows 10, which has none.
     pub ob_header_cookie: u8,
+    /// OBJECT_HEADER.TypeIndex is stored XORed with the cookie and a header-address byte
+    /// (Windows 10+); else plain.
+    #[serde(default = "yes")]
+    pub type_index_encoded: bool,
     pub process_type_index: u8,
     pub system_time: u64,
     pub system_time_iso: String,
     pub processes: Vec<ProcessTruth>,
     /// PsLoadedModuleList in order.
     pub modules: Vec<ModuleTruth>,
+    /// Pages placed in paging files (their PTEs are software PTEs).
+    #[serde(default)]
+    pub paged_out: Vec<crate::pagefile::PagedOutTruth>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

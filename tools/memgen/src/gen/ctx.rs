@@ -6,7 +6,7 @@ use crate::phys::PhysMem;
 use crate::pool::Pool;
 use crate::rng::Rng;
 
-/// Object type indexes as on Windows 10 (ObTypeIndexTable slots).
+/// Object type indexes (ObTypeIndexTable slots): the same from Windows 7 to 11.
 pub(super) const TYPE_NAMES: [(u8, &str, &[u8; 4]); 7] = [
     (2, "Type", b"ObjT"),
     (3, "Directory", b"Dire"),
@@ -21,6 +21,7 @@ pub(super) const PROCESS_TYPE_INDEX: u8 = 7;
 
 pub(super) struct Ctx<'a> {
     pub l: Layout<'a>,
+    pub era: super::Era,
     pub mem: PhysMem,
     pub k: AddressSpace,
     pub rng: Rng,
@@ -149,8 +150,9 @@ impl Ctx<'_> {
         space.write(&mut self.mem, buf, &wz)
     }
 
-    /// Pool block holding an object: POOL_HEADER, optional headers per `info_mask`
-    /// (QUOTA_INFO only here), OBJECT_HEADER with encoded TypeIndex, body. Returns body VA.
+    /// Pool block holding an object: POOL_HEADER (tag with PROTECTED_POOL before Windows
+    /// 8), optional headers per `info_mask` (QUOTA_INFO only here), OBJECT_HEADER with the
+    /// TypeIndex (encoded from Windows 10 on), body. Returns (pool header VA, body VA).
     pub(super) fn object(
         &mut self,
         tag: &[u8; 4],
@@ -164,17 +166,22 @@ impl Ctx<'_> {
             0
         };
         let hdr_size = self.l.off("_OBJECT_HEADER", "Body")?;
+        let tag = self.era.object_tag(tag);
         let pool_va = self
             .pool
-            .alloc(&self.k, &mut self.mem, tag, quota + hdr_size + body)?;
+            .alloc(&self.k, &mut self.mem, &tag, quota + hdr_size + body)?;
         let header = pool_va + 16 + quota;
         let body_va = header + hdr_size;
         let ph = "_OBJECT_HEADER";
         let (pc, hc) = (self.rng.range(3, 0x40), self.rng.range(1, 8));
         self.field64(header, ph, "PointerCount", pc)?;
         self.field64(header, ph, "HandleCount", hc)?;
-        let encoded = type_index ^ self.cookie ^ ((header >> 8) & 0xFF) as u8;
-        self.field(header, ph, "TypeIndex", &[encoded])?;
+        let stored = if self.era.type_index_encoded {
+            type_index ^ self.cookie ^ ((header >> 8) & 0xFF) as u8
+        } else {
+            type_index
+        };
+        self.field(header, ph, "TypeIndex", &[stored])?;
         self.field(header, ph, "InfoMask", &[info_mask])?;
         Ok((pool_va, body_va))
     }

@@ -1,6 +1,6 @@
 //! The ntoskrnl image, KUSER_SHARED_DATA, object types, kernel globals and module list.
 use super::ctx::{utf16, Ctx, TYPE_NAMES};
-use super::KUSER_KERNEL;
+use super::{Era, KUSER_KERNEL};
 use crate::error::MemgenError;
 use crate::layout::Layout;
 use crate::paging::{AddressSpace, ACCESSED, KERNEL_CODE, KERNEL_DATA, NX, P};
@@ -10,6 +10,11 @@ use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::truth::ModuleTruth;
 use triage_isf::PdbId;
+
+/// Globals below this RVA are not in the generated .data section.
+const LOW_GLOBALS_END: u64 = 0x40000;
+/// Bytes a low global may use (NtBuildLab's string is the longest).
+const LOW_GLOBAL_ROOM: u64 = 0x100;
 
 pub(super) struct KernelImage {
     pub base: u64,
@@ -22,6 +27,7 @@ pub(super) struct KernelImage {
 /// so that the ISF's global RVAs fall in `.data`; write headers, exports and CodeView record.
 pub(super) fn map_image(
     l: &Layout,
+    era: &Era,
     mem: &mut PhysMem,
     k: &AddressSpace,
     rng: &mut Rng,
@@ -32,7 +38,6 @@ pub(super) fn map_image(
         "PsActiveProcessHead",
         "PsInitialSystemProcess",
         "NtBuildNumber",
-        "ObHeaderCookie",
         "ObTypeIndexTable",
         "KeNumberProcessors",
         "PsLoadedModuleList",
@@ -41,31 +46,57 @@ pub(super) fn map_image(
     ];
     let mut lo = u64::MAX;
     let mut hi = 0;
+    // ObHeaderCookie exists from Windows 10 on.
     let optional = [
+        "ObHeaderCookie",
         "NtBuildLab",
         "CmNtCSDVersion",
         "KeBootTime",
         "KdpDataBlockEncoded",
     ];
+    // Globals in the image's first 256 KiB (Windows 7's NtBuildNumber/NtBuildLab at
+    // 0xa14c, 8.1's NtBuildLab at 0x2620 and NtBuildNumber at 0x1b638) stay in .rdata or
+    // .text, as in the real kernels; the others span .data.
+    let mut low = Vec::new();
     for g in globals
         .iter()
         .chain(optional.iter().filter(|g| isf.symbol_rva(g).is_some()))
     {
         let r = l.sym(g)?;
+        if r < LOW_GLOBALS_END {
+            low.push((*g, r));
+            continue;
+        }
         lo = lo.min(r);
         hi = hi.max(r);
     }
-    let data_lo = lo & !(PAGE - 1);
-    let data_hi = (hi + 0x800).div_ceil(PAGE) * PAGE;
-    if data_lo < 0x40000 {
+    if hi == 0 {
         return Err(MemgenError::Scenario(
-            "kernel globals too close to the image start".into(),
+            "no kernel globals past 0x40000".into(),
         ));
     }
+    let data_lo = lo & !(PAGE - 1);
+    let data_hi = (hi + 0x800).div_ceil(PAGE) * PAGE;
     let text_rva = 0x10000u64;
     let poolcode_rva = data_lo - 0x2000;
+    // Low globals must not overlap the headers page, the export or debug directories
+    // written below, or POOLCODE.
+    for &(g, r) in &low {
+        let clash = r < 0x1000
+            || (0x1000..0x1400).contains(&(r & !0xFF))
+            || (0x3000..0x3200).contains(&(r & !0xFF))
+            || r + LOW_GLOBAL_ROOM > poolcode_rva;
+        if clash {
+            return Err(MemgenError::Scenario(format!(
+                "kernel global {g} at {r:#x} collides with the generated image headers"
+            )));
+        }
+    }
     let size_of_image = data_hi + 0x1000; // + INIT
-    let kernel_base = 0xFFFF_F800_0000_0000 + rng.range(0x10, 0x4000) * LARGE;
+                                          // Windows 7 loads the kernel in the first 64 MiB of 0xFFFFF800`00000000; 8.1 and
+                                          // later anywhere in the first 32 GiB.
+    let slots = if era.build < 9200 { 0x20 } else { 0x4000 };
+    let kernel_base = 0xFFFF_F800_0000_0000 + rng.range(0x10, slots) * LARGE;
     let kernel_pa = mem.alloc_contiguous(size_of_image)?;
     let sections = [
         pe::Section {
@@ -114,8 +145,13 @@ pub(super) fn map_image(
         off += PAGE;
     }
     mem.zero_page(kernel_pa);
-    // Windows 10+ system binaries carry a build hash, not a time, in TimeDateStamp.
-    let timestamp = rng.next_u64() as u32;
+    // Windows 10+ system binaries carry a build hash, not a time, in TimeDateStamp;
+    // earlier kernels the link time (here: in 2019–2020, when the ISF's builds shipped).
+    let timestamp = if era.is_win10() {
+        rng.next_u64() as u32
+    } else {
+        rng.range(1_546_300_800, 1_609_459_200) as u32
+    };
     let entry_rva = (text_rva + rng.range(0x100, 0x8000) * 16) as u32;
     let export_rva = 0x1000u32;
     let exports = [
@@ -156,6 +192,7 @@ pub(super) fn map_image(
 }
 
 pub(super) fn write_kuser(cx: &mut Ctx, sc: &Scenario, build: u32) -> Result<(), MemgenError> {
+    let (major, minor) = cx.era.nt_version();
     let k = KUSER_KERNEL;
     let s = "_KUSER_SHARED_DATA";
     cx.field32(k, s, "TickCountMultiplier", 0x0FA0_0000)?;
@@ -174,8 +211,8 @@ pub(super) fn write_kuser(cx: &mut Ctx, sc: &Scenario, build: u32) -> Result<(),
     // NtProductWinNt, except the server-only build (Server 2022): NtProductServer.
     cx.field32(k, s, "NtProductType", if build == 20348 { 3 } else { 1 })?;
     cx.field(k, s, "ProductTypeIsValid", &[1])?;
-    cx.field32(k, s, "NtMajorVersion", 10)?;
-    cx.field32(k, s, "NtMinorVersion", 0)?;
+    cx.field32(k, s, "NtMajorVersion", major)?;
+    cx.field32(k, s, "NtMinorVersion", minor)?;
     if cx.l.opt(s, "NtBuildNumber").is_some() {
         cx.field32(k, s, "NtBuildNumber", build)?;
     }
@@ -210,20 +247,6 @@ pub(super) fn write_object_types(cx: &mut Ctx) -> Result<(), MemgenError> {
     Ok(())
 }
 
-/// NtBuildLab of each build's first release.
-fn build_lab(build: u32) -> String {
-    let tail = match build {
-        14393 => "0.amd64fre.rs1_release.160715-1616",
-        17763 => "1.amd64fre.rs5_release.180914-1434",
-        18362 => "1.amd64fre.19h1_release.190318-1202",
-        19041 => "1.amd64fre.vb_release.191206-1406",
-        20348 => "1.amd64fre.fe_release.210507-1500",
-        22000 => "1.amd64fre.co_release.210604-1628",
-        _ => "1.amd64fre.release.000000-0000",
-    };
-    format!("{build}.{tail}")
-}
-
 /// (DllBase, SizeOfImage, EntryPoint, FullDllName) of one loaded module.
 pub(super) type Module = (u64, u64, u64, String);
 
@@ -252,7 +275,9 @@ pub(super) fn write_globals(
     let (kernel_base, size_of_image, entry_rva, cookie) =
         (image.base, image.size, image.entry_rva, cx.cookie);
     let ks = cx.kernel_base;
-    cx.kw(ks + cx.l.sym("ObHeaderCookie")?, &[cookie])?;
+    if let Some(r) = isf.symbol_rva("ObHeaderCookie") {
+        cx.kw(ks + r, &[cookie])?;
+    }
     cx.kw32(ks + cx.l.sym("NtBuildNumber")?, 0xF000_0000 | build_no)?;
     cx.kw32(ks + cx.l.sym("KeNumberProcessors")?, sc.processors)?;
     // PsLoadedModuleList: the kernel first, then a few boot drivers as on real systems (each
@@ -298,7 +323,12 @@ pub(super) fn write_globals(
         ));
         next_base += (pages * PAGE).div_ceil(0x10000) * 0x10000 + 0x10000;
     }
-    let ldr_t = "_KLDR_DATA_TABLE_ENTRY";
+    // Before Windows 10 the loader list entries are the user-mode _LDR_DATA_TABLE_ENTRY.
+    let ldr_t = if isf.struct_size("_KLDR_DATA_TABLE_ENTRY").is_some() {
+        "_KLDR_DATA_TABLE_ENTRY"
+    } else {
+        "_LDR_DATA_TABLE_ENTRY"
+    };
     let ldr_size = cx.l.size(ldr_t)?;
     let links_off = cx.l.off(ldr_t, "InLoadOrderLinks")?;
     let mut ring = vec![loaded];
@@ -348,14 +378,15 @@ pub(super) fn write_globals(
     if let Some(r) = isf.symbol_rva("KeBootTime") {
         cx.kw64(ks + r, boot)?;
     }
-    let lab = build_lab(build_no);
+    let lab = cx.era.build_lab();
     if let Some(r) = isf.symbol_rva("NtBuildLab") {
         let mut b = lab.clone().into_bytes();
         b.push(0);
         cx.kw(ks + r, &b)?;
     }
     if let Some(r) = isf.symbol_rva("CmNtCSDVersion") {
-        cx.kw32(ks + r, 0)?;
+        let csd = cx.era.csd_version();
+        cx.kw32(ks + r, csd)?;
     }
     if let Some(r) = isf.symbol_rva("KdpDataBlockEncoded") {
         cx.kw(ks + r, &[u8::from(!plain_kdbg)])?;

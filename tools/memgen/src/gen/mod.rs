@@ -1,6 +1,7 @@
 //! Builds the physical memory of one scenario: page tables, kernel image, globals, pool
 //! objects (EPROCESS, TOKEN, …) and per-process user space.
 mod ctx;
+mod era;
 mod kernel;
 mod process;
 
@@ -14,9 +15,11 @@ use crate::scenario::Scenario;
 use crate::truth::{filetime_iso, Truth};
 pub use ctx::sid_bytes;
 use ctx::{Ctx, PROCESS_TYPE_INDEX};
+pub(crate) use era::Era;
 use triage_isf::Isf;
 
-/// Volatility looks for recent kernels' PML4 in 0x150000..0x2A0000; real Windows 10 puts it at 0x1AD000.
+/// Volatility looks for recent kernels' PML4 in 0x150000..0x2A0000; real Windows 10 puts it
+/// at 0x1AD000 (Windows 7 at 0x187000, 8.1 at 0x1A7000: see [`Era::kernel_dtb`]).
 pub const KERNEL_DTB: u64 = 0x1AD000;
 pub const KUSER_KERNEL: u64 = 0xFFFF_F780_0000_0000;
 pub const KUSER_USER: u64 = 0x7FFE_0000;
@@ -48,22 +51,40 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
             "memory_size must be a page multiple of at least 64 MiB".into(),
         ));
     }
+    let era = Era::new(build_no, isf);
+    let dtb = era.kernel_dtb();
     let mut rng = Rng::new(sc.seed);
     let mut mem = PhysMem::new(sc.memory_size, sc.seed, ALLOC_START);
-    let k = AddressSpace::at(&mut mem, KERNEL_DTB);
+    let tag_bit = era.object_tag(b"\0\0\0\0")[3];
+    mem.decoy_tag_bit = tag_bit;
+    let k = AddressSpace::at(&mut mem, dtb);
 
-    // PML4 slots: self-map randomised as since Windows 10 1607, kernel at 0x1F0, KUSER at 0x1EF.
+    // PML4 slots: kernel at 0x1F0, KUSER at 0x1EF; the self-map at 0x1ED before Windows 10
+    // 1607, randomised since. Before Windows 10 the other kernel regions sit at fixed slots
+    // too (`Era::regions`); from Windows 10 on they are picked at random.
     let mut used = vec![0x1EFu64, 0x1F0];
-    let pick = |rng: &mut Rng, used: &mut Vec<u64>| loop {
-        let i = rng.range(0x100, 0x1EF);
-        if !used.contains(&i) {
+    used.extend(era.fixed_self_map());
+    let legacy = era.regions();
+    let mut fixed = legacy.map(|r| r.to_vec()).unwrap_or_default().into_iter();
+    let mut pick = |rng: &mut Rng, used: &mut Vec<u64>| {
+        if let Some(i) = fixed.next() {
             used.push(i);
-            break i;
+            return i;
+        }
+        loop {
+            let i = rng.range(0x100, 0x1EF);
+            if !used.contains(&i) {
+                used.push(i);
+                break i;
+            }
         }
     };
-    let self_ref = pick(&mut rng, &mut used);
+    let self_ref = match era.fixed_self_map() {
+        Some(i) => i,
+        None => pick(&mut rng, &mut used),
+    };
 
-    let image = kernel::map_image(&l, &mut mem, &k, &mut rng, pdb)?;
+    let image = kernel::map_image(&l, &era, &mut mem, &k, &mut rng, pdb)?;
     let (kernel_base, entry_rva) = (image.base, image.entry_rva);
 
     // ---- KUSER_SHARED_DATA (kernel view; processes map it read-only at 0x7FFE0000) ----
@@ -104,13 +125,21 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
         k.map_fresh(&mut mem, va, PAGE, KERNEL_DATA, false)?;
     }
 
-    let cookie = (rng.range(1, 256)) as u8;
+    // No ObHeaderCookie before Windows 10: TypeIndex is stored plain (cookie 0 leaves it so).
+    let cookie = if era.type_index_encoded {
+        rng.range(1, 256) as u8
+    } else {
+        0
+    };
+    let mut pool = Pool::new(regions);
+    pool.decoy_tag_bit = tag_bit;
     let mut cx = Ctx {
         l,
+        era,
         mem,
         k,
         rng,
-        pool: Pool::new(regions),
+        pool,
         kernel_base,
         cookie,
     };
@@ -127,16 +156,12 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
     cx.mem.write_u64(low_stub, 0x0000_0001_0006_00E9);
     cx.mem
         .write_u64(low_stub + 0x70, kernel_base + entry_rva as u64);
-    cx.mem.write_u64(low_stub + 0xA0, KERNEL_DTB);
+    cx.mem.write_u64(low_stub + 0xA0, dtb);
 
     // ---- self-map, then every process PML4 shares the kernel half ----
-    cx.k.set_pml4_entry(
-        &mut cx.mem,
-        self_ref,
-        KERNEL_DTB | P | RW | ACCESSED | DIRTY | NX,
-    );
+    cx.k.set_pml4_entry(&mut cx.mem, self_ref, dtb | P | RW | ACCESSED | DIRTY | NX);
     for t in &truths {
-        if t.dtb == KERNEL_DTB {
+        if t.dtb == dtb {
             continue;
         }
         let space = AddressSpace { pml4: t.dtb };
@@ -164,17 +189,19 @@ pub fn build(sc: &Scenario, isf: &Isf, plain_kdbg: bool) -> Result<Built, Memgen
         kernel_base,
         kernel_base_pa: image.pa,
         kernel_size: image.size,
-        dtb: KERNEL_DTB,
+        dtb,
         self_ref_index: self_ref,
         low_stub_pa: low_stub,
         ps_active_process_head: head,
         ps_initial_system_process: system,
         ob_header_cookie: cookie,
+        type_index_encoded: cx.era.type_index_encoded,
         process_type_index: PROCESS_TYPE_INDEX,
         system_time: sc.system_time,
         system_time_iso: filetime_iso(sc.system_time),
         processes: truths,
         modules: kernel::module_truth(&modules),
+        paged_out: Vec::new(),
     };
     Ok(Built {
         ps_loaded_module_list: loaded,

@@ -1,6 +1,6 @@
 //! Sessions, process objects with their tokens and user space, and the active process list.
 use super::ctx::{sid_bytes, utf16, Ctx, PROCESS_TYPE_INDEX, TOKEN_TYPE_INDEX};
-use super::{KERNEL_DTB, KUSER_KERNEL, KUSER_USER};
+use super::{KUSER_KERNEL, KUSER_USER};
 use crate::error::MemgenError;
 use crate::paging::{AddressSpace, USER_DATA, USER_READONLY};
 use crate::phys::PAGE;
@@ -93,25 +93,67 @@ fn write_system_handles(cx: &mut Ctx, truths: &[ProcessTruth]) -> Result<(), Mem
         return Ok(());
     }
     let page = cx.pool.alloc_page(&cx.k, &mut cx.mem)?;
-    let e = "_HANDLE_TABLE_ENTRY";
-    let ptr = cx.isf_bitfield(e, "ObjectPointerBits")?;
-    let refs = cx.isf_bitfield(e, "RefCnt")?;
-    let unlocked = cx.isf_bitfield(e, "Unlocked")?;
-    let access = cx.isf_bitfield(e, "GrantedAccessBits")?;
     let header_size = cx.l.off("_OBJECT_HEADER", "Body")?;
+    let entry = handle_entry_format(cx)?;
     // Slot 0 (handle 0) is never valid.
     for (slot, t) in (1u64..).zip(truths.iter().filter(|t| t.pid != 4).take(255)) {
         let header = t.eprocess_va - header_size;
-        let low = (1u64 << unlocked.bit_position)
-            | (0x7FFFu64 << refs.bit_position)
-            | (((header & 0x0000_FFFF_FFFF_FFF0) >> 4) << ptr.bit_position);
-        let high = 0x001F_FFFFu64 << access.bit_position; // PROCESS_ALL_ACCESS
+        let (low, high) = entry.encode(header, 0x001F_FFFF); // PROCESS_ALL_ACCESS
         cx.kw64(page + 16 * slot, low)?;
         cx.kw64(page + 16 * slot + 8, high)?;
     }
     cx.field32(ht, "_HANDLE_TABLE", "NextHandleNeedingPool", 0x400)?;
     cx.field64(ht, "_HANDLE_TABLE", "TableCode", page)?;
     Ok(())
+}
+
+/// How a `_HANDLE_TABLE_ENTRY` holds its object.
+enum HandleEntry {
+    /// Windows 8.1+: header bits 4..47 in `ObjectPointerBits`, an unlocked bit and a
+    /// reference count in the low qword; `GrantedAccessBits` in the high one.
+    Bits {
+        ptr: u32,
+        refs: u32,
+        unlocked: u32,
+        access: u32,
+    },
+    /// Windows 7: `Object` is the OBJECT_HEADER address with the unlocked bit (bit 0) set;
+    /// `GrantedAccess` is a plain ULONG at +8.
+    Pointer,
+}
+
+impl HandleEntry {
+    fn encode(&self, header: u64, access: u64) -> (u64, u64) {
+        match *self {
+            HandleEntry::Bits {
+                ptr,
+                refs,
+                unlocked,
+                access: at,
+            } => (
+                (1u64 << unlocked)
+                    | (0x7FFFu64 << refs)
+                    | (((header & 0x0000_FFFF_FFFF_FFF0) >> 4) << ptr),
+                access << at,
+            ),
+            HandleEntry::Pointer => (header | 1, access),
+        }
+    }
+}
+
+fn handle_entry_format(cx: &Ctx) -> Result<HandleEntry, MemgenError> {
+    let e = "_HANDLE_TABLE_ENTRY";
+    if !cx.era.handle_pointer_bits {
+        cx.l.off(e, "Object")?;
+        cx.l.off(e, "GrantedAccess")?;
+        return Ok(HandleEntry::Pointer);
+    }
+    Ok(HandleEntry::Bits {
+        ptr: cx.isf_bitfield(e, "ObjectPointerBits")?.bit_position,
+        refs: cx.isf_bitfield(e, "RefCnt")?.bit_position,
+        unlocked: cx.isf_bitfield(e, "Unlocked")?.bit_position,
+        access: cx.isf_bitfield(e, "GrantedAccessBits")?.bit_position,
+    })
 }
 
 fn read_u64(cx: &Ctx, va: u64) -> Result<u64, MemgenError> {
@@ -121,19 +163,61 @@ fn read_u64(cx: &Ctx, va: u64) -> Result<u64, MemgenError> {
     Ok(cx.mem.read_u64(pa))
 }
 
+/// SE_PRIVILEGE_ENABLED_BY_DEFAULT | SE_PRIVILEGE_ENABLED.
+const PRIVILEGE_ENABLED: u32 = 0x3;
+
+/// The privileges as a LUID_AND_ATTRIBUTES array (pre-Vista): one 12-byte entry per
+/// present bit, LUID = bit number, enabled ones enabled by default too (as the bitmask
+/// path writes EnabledByDefault = Enabled).
+fn privilege_array(present: u64, enabled: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for bit in (0..64u32).filter(|b| present >> b & 1 == 1) {
+        out.extend_from_slice(&u64::from(bit).to_le_bytes());
+        let attr = if enabled >> bit & 1 == 1 {
+            PRIVILEGE_ENABLED
+        } else {
+            0
+        };
+        out.extend_from_slice(&attr.to_le_bytes());
+    }
+    out
+}
+
+/// The TOKEN object with its SID_AND_ATTRIBUTES array and SIDs after the body. Where the
+/// ISF's `_TOKEN.Privileges` is a pointer (XP/2003) the privileges follow as a
+/// LUID_AND_ATTRIBUTES array with PrivilegeCount; else the SEP_TOKEN_PRIVILEGES masks.
+/// Kernels without IntegrityLevelIndex (pre-Vista) get no integrity label.
 fn write_token(cx: &mut Ctx, p: &ProcessSpec) -> Result<(u64, u64, Vec<String>), MemgenError> {
     let t = "_TOKEN";
     let size = cx.l.size(t)?;
+    let legacy_privileges = matches!(
+        cx.l.isf.field(t, "Privileges").map(|f| f.ty),
+        Some(triage_isf::TypeDesc::Pointer(_))
+    );
+    let has_integrity = cx.l.opt(t, "IntegrityLevelIndex").is_some();
     let mut sids: Vec<(String, u32)> = vec![(p.user_sid.clone(), 0)];
     sids.extend(p.groups.iter().map(|g| (g.sid.clone(), g.attributes)));
-    sids.push((p.integrity_sid.clone(), crate::scenario::GROUP_INTEGRITY));
+    if has_integrity {
+        sids.push((p.integrity_sid.clone(), crate::scenario::GROUP_INTEGRITY));
+    }
     let bins: Vec<Vec<u8>> = sids
         .iter()
         .map(|(s, _)| sid_bytes(s))
         .collect::<Result<_, _>>()?;
     let array_len = 16 * sids.len() as u64;
     let sid_len: u64 = bins.iter().map(|b| (b.len() as u64).div_ceil(8) * 8).sum();
-    let (_, body) = cx.object(b"Toke", TOKEN_TYPE_INDEX, 0x08, size + array_len + sid_len)?;
+    let privs = if legacy_privileges {
+        privilege_array(p.privileges_present, p.privileges_enabled)
+    } else {
+        Vec::new()
+    };
+    let privs_len = (privs.len() as u64).div_ceil(8) * 8;
+    let (_, body) = cx.object(
+        b"Toke",
+        TOKEN_TYPE_INDEX,
+        0x08,
+        size + array_len + sid_len + privs_len,
+    )?;
     let array = body + size;
     let mut sid_va = array + array_len;
     for (i, ((_, attr), bin)) in sids.iter().zip(&bins).enumerate() {
@@ -143,14 +227,22 @@ fn write_token(cx: &mut Ctx, p: &ProcessSpec) -> Result<(u64, u64, Vec<String>),
         cx.kw(sid_va, bin)?;
         sid_va += (bin.len() as u64).div_ceil(8) * 8;
     }
+    if legacy_privileges {
+        let at = sid_va;
+        cx.kw(at, &privs)?;
+        cx.field64(body, t, "Privileges", at)?;
+        let count = (privs.len() / 12) as u32;
+        cx.field32(body, t, "PrivilegeCount", count)?;
+    } else {
+        cx.field64(body, t, "Privileges.Present", p.privileges_present)?;
+        cx.field64(body, t, "Privileges.Enabled", p.privileges_enabled)?;
+        cx.field64(body, t, "Privileges.EnabledByDefault", p.privileges_enabled)?;
+    }
     let token_id = cx.rng.range(0x1000, 0x100000);
     cx.field64(body, t, "TokenId", token_id)?;
     cx.field64(body, t, "AuthenticationId", p.logon_id)?;
     cx.field64(body, t, "ParentTokenId", 0)?;
     cx.field64(body, t, "ExpirationTime", 0x7FFF_FFFF_FFFF_FFFF)?;
-    cx.field64(body, t, "Privileges.Present", p.privileges_present)?;
-    cx.field64(body, t, "Privileges.Enabled", p.privileges_enabled)?;
-    cx.field64(body, t, "Privileges.EnabledByDefault", p.privileges_enabled)?;
     cx.field32(body, t, "SessionId", p.session_id.unwrap_or(0))?;
     cx.field32(body, t, "UserAndGroupCount", sids.len() as u32)?;
     cx.field64(body, t, "UserAndGroups", array)?;
@@ -174,7 +266,9 @@ fn write_token(cx: &mut Ctx, p: &ProcessSpec) -> Result<(u64, u64, Vec<String>),
             2
         },
     )?;
-    cx.field32(body, t, "IntegrityLevelIndex", (sids.len() - 1) as u32)?;
+    if has_integrity {
+        cx.field32(body, t, "IntegrityLevelIndex", (sids.len() - 1) as u32)?;
+    }
     cx.field32(body, t, "DynamicCharged", 0x1000)?;
     let mut src = *b"*SYSTEM*";
     if p.user_sid != "S-1-5-18" {
@@ -198,7 +292,7 @@ fn write_process(
 
     // Address space: System runs on the kernel DTB; every other process gets its own PML4.
     let dtb = if is_system {
-        KERNEL_DTB
+        cx.era.kernel_dtb()
     } else {
         AddressSpace::new(&mut cx.mem)?.pml4
     };
@@ -233,11 +327,19 @@ fn write_process(
             let o = po(cx, "SessionId")?;
             space.write_u32(&mut cx.mem, peb + o, p.session_id.unwrap_or(0))?;
         }
+        let (major, minor) = cx.era.nt_version();
         {
             let o = po(cx, "OSMajorVersion")?;
-            space.write_u32(&mut cx.mem, peb + o, 10)?;
+            space.write_u32(&mut cx.mem, peb + o, major)?;
         }
-        {
+        if !cx.era.is_win10() {
+            // Before Windows 10 the version is filled in whole (MemProcFS reads it from
+            // smss's PEB first); Windows 10 images keep the build out of the PEB as before.
+            let o = po(cx, "OSMinorVersion")?;
+            space.write_u32(&mut cx.mem, peb + o, minor)?;
+            let o = po(cx, "OSBuildNumber")?;
+            space.write_u16(&mut cx.mem, peb + o, cx.era.build as u16)?;
+        } else {
             let o = po(cx, "OSBuildNumber")?;
             space.write_u16(&mut cx.mem, peb + o, 0)?;
         }
@@ -276,9 +378,9 @@ fn write_process(
             }
         }
         if p.peb_paged_out {
-            // Software PTE: in the page file (PageFileLow 0 is pagefile.sys), READWRITE.
-            let high = cx.rng.range(0x100, 0x40000);
-            space.set_pte(&mut cx.mem, peb, (high << 32) | (4 << 5))?;
+            // Paged out afterwards by crate::pagefile; this draw keeps the layout of the
+            // processes after it as it was.
+            let _ = cx.rng.range(0x100, 0x40000);
         }
     }
 
@@ -333,11 +435,19 @@ fn write_process(
         cx.kw64(e + ep(cx, "VadRoot")?, vad)?;
     }
     if p.wow64 {
-        let w = cx.pool.alloc(&cx.k, &mut cx.mem, b"PsWo", 0x10)? + 16;
-        cx.kw64(w, peb.saturating_sub(0x1000))?;
-        cx.kw(w + 8, &0x14Cu16.to_le_bytes())?;
-        cx.field64(e, s, "WoW64Process", w)?;
+        let peb32 = peb.saturating_sub(0x1000);
+        if cx.l.opt(s, "WoW64Process").is_some() {
+            // Windows 10+: an EWOW64PROCESS (Peb, Machine) in pool.
+            let w = cx.pool.alloc(&cx.k, &mut cx.mem, b"PsWo", 0x10)? + 16;
+            cx.kw64(w, peb32)?;
+            cx.kw(w + 8, &0x14Cu16.to_le_bytes())?;
+            cx.field64(e, s, "WoW64Process", w)?;
+        } else {
+            // Windows 7/8.1: Wow64Process is the 32-bit PEB's address itself.
+            cx.field64(e, s, "Wow64Process", peb32)?;
+        }
     }
+    let has_label = sids.last() == Some(&p.integrity_sid);
     let eprocess_pa =
         cx.k.translate(&cx.mem, e)
             .ok_or(MemgenError::Unmapped { va: e })?;
@@ -380,7 +490,11 @@ fn write_process(
         token_id,
         sids,
         user_sid: p.user_sid.clone(),
-        integrity_sid: p.integrity_sid.clone(),
+        integrity_sid: if has_label {
+            p.integrity_sid.clone()
+        } else {
+            String::new()
+        },
         logon_id: p.logon_id,
         privileges_present: p.privileges_present,
         privileges_enabled: p.privileges_enabled,
