@@ -8,32 +8,77 @@
 /// skipped (they coincide whenever the field is dword aligned, i.e. always
 /// for files produced by linkers).
 pub fn pe_checksum(data: &[u8], checksum_offset: usize) -> u32 {
-    let mut sum: u64 = 0;
-    let mut dwords = data.chunks_exact(4);
-    for d in &mut dwords {
-        sum += u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+    let mut sum = Sum::new(checksum_offset);
+    sum.add(data);
+    sum.finish(data.len())
+}
+
+/// The running dword sum, fed block by block by the single pass. Every block
+/// but the last must be a multiple of 4 bytes long so dwords stay aligned to
+/// the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sum {
+    sum: u64,
+    /// Bytes fed so far.
+    at: usize,
+    /// File offset of the dword left out.
+    skip: usize,
+}
+
+impl Sum {
+    pub(crate) fn new(checksum_offset: usize) -> Sum {
+        Sum {
+            sum: 0,
+            at: 0,
+            skip: checksum_offset / 4 * 4,
+        }
     }
-    let tail = dwords.remainder();
-    if !tail.is_empty() {
-        let mut last = [0u8; 4];
-        last[..tail.len()].copy_from_slice(tail);
-        sum += u64::from(u32::from_le_bytes(last));
+
+    pub(crate) fn add(&mut self, block: &[u8]) {
+        let mut sum = 0u64;
+        let mut dwords = block.chunks_exact(4);
+        for d in &mut dwords {
+            sum += u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+        }
+        let tail = dwords.remainder();
+        if !tail.is_empty() {
+            sum += u64::from(dword(tail));
+        }
+        // The CheckSum dword was added above with the others: take it out
+        // again (exactly, before any folding, as the reference never adds it).
+        if let Some(rel) = self.skip.checked_sub(self.at) {
+            if let Some(d) = block.get(rel..rel.saturating_add(4).min(block.len())) {
+                if !d.is_empty() {
+                    sum -= u64::from(dword(d));
+                }
+            }
+        }
+        self.at = self.at.saturating_add(block.len());
+        // Folding with end-around carry after each block keeps the sum far
+        // from overflow and gives the reference's value: zero only for an
+        // all-zero sum, otherwise the same residue modulo 2^32 - 1.
+        let sum = self.sum + sum;
+        self.sum = (sum & 0xffff_ffff) + (sum >> 32);
     }
-    let skip = checksum_offset / 4 * 4;
-    if let Some(d) = data.get(skip..skip.saturating_add(4).min(data.len())) {
-        let mut field = [0u8; 4];
-        field[..d.len()].copy_from_slice(d);
-        sum -= u64::from(u32::from_le_bytes(field));
+
+    pub(crate) fn finish(self, len: usize) -> u32 {
+        let mut sum = self.sum;
+        while sum >> 32 != 0 {
+            sum = (sum & 0xffff_ffff) + (sum >> 32);
+        }
+        let mut folded = (sum & 0xffff) + (sum >> 16);
+        folded += folded >> 16;
+        let folded = (folded & 0xffff) as u32;
+        folded.wrapping_add(len as u32)
     }
-    // Folding a u64 sum of u32 words with end-around carry gives the same
-    // value as the reference's fold after every addition.
-    while sum >> 32 != 0 {
-        sum = (sum & 0xffff_ffff) + (sum >> 32);
-    }
-    let mut folded = (sum & 0xffff) + (sum >> 16);
-    folded += folded >> 16;
-    let folded = (folded & 0xffff) as u32;
-    folded.wrapping_add(data.len() as u32)
+}
+
+/// Up to four bytes as a little-endian dword, zero-padded.
+fn dword(b: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    let n = b.len().min(4);
+    w[..n].copy_from_slice(&b[..n]);
+    u32::from_le_bytes(w)
 }
 
 #[cfg(test)]
@@ -89,6 +134,21 @@ mod tests {
                 "len {len} off {off}"
             );
         }
+        // Fed in blocks, as the single pass does: the same value, also when
+        // the CheckSum dword sits on either side of a block boundary.
+        for off in [0, 0xd8, 32_764, 32_768, 99_996, 100_000] {
+            let mut sum = super::Sum::new(off);
+            for block in data.chunks(32 * 1024) {
+                sum.add(block);
+            }
+            assert_eq!(
+                sum.finish(data.len()),
+                reference(&data, off),
+                "blocks, off {off}"
+            );
+        }
+        let zeros = vec![0u8; 4096];
+        assert_eq!(pe_checksum(&zeros, 0xd8), reference(&zeros, 0xd8));
         let ones = vec![0xffu8; 4096];
         assert_eq!(pe_checksum(&ones, 0x100), reference(&ones, 0x100));
     }

@@ -1,5 +1,5 @@
-//! Whole-file md5/sha1/sha256 in one pass over the data, chunk by chunk, so
-//! each chunk is hashed three times while it is still in cache.
+//! Whole-file md5/sha1/sha256. The analyser feeds them from its single pass
+//! (`pass.rs`), block by block, beside the Authenticode digests.
 
 use md5::Md5;
 use serde::Serialize;
@@ -15,20 +15,44 @@ pub struct FileHashes {
     pub sha256: String,
 }
 
+/// md5, sha1 and sha256 of `data`, fed 64 bytes at a time in turn as the
+/// single pass does (see `pass.rs` for why).
 pub fn file_hashes(data: &[u8]) -> FileHashes {
-    const CHUNK: usize = 32 * 1024;
-    let mut md5 = Md5::new();
-    let mut sha1 = Sha1::new();
-    let mut sha256 = Sha256::new();
-    for chunk in data.chunks(CHUNK) {
-        md5.update(chunk);
-        sha1.update(chunk);
-        sha256.update(chunk);
+    let mut h = Hashers::new();
+    for block in data.chunks(64) {
+        h.update(block);
     }
-    FileHashes {
-        md5: hex(&md5.finalize()),
-        sha1: hex(&sha1.finalize()),
-        sha256: hex(&sha256.finalize()),
+    h.finish()
+}
+
+/// The three running hashes, fed block by block by the single pass.
+pub(crate) struct Hashers {
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+}
+
+impl Hashers {
+    pub(crate) fn new() -> Hashers {
+        Hashers {
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            sha256: Sha256::new(),
+        }
+    }
+
+    pub(crate) fn update(&mut self, block: &[u8]) {
+        self.md5.update(block);
+        self.sha1.update(block);
+        self.sha256.update(block);
+    }
+
+    pub(crate) fn finish(self) -> FileHashes {
+        FileHashes {
+            md5: hex(&self.md5.finalize()),
+            sha1: hex(&self.sha1.finalize()),
+            sha256: hex(&self.sha256.finalize()),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod error;
 mod hashes;
 mod layout;
 mod names;
+mod pass;
 mod resources;
 mod time;
 mod version_info;
@@ -32,7 +33,7 @@ pub use authenticode::{
 pub use checksum::pe_checksum;
 pub use entropy::shannon_entropy;
 pub use error::PeError;
-pub use hashes::FileHashes;
+pub use hashes::{file_hashes, FileHashes};
 pub use version_info::{parse_version_info, VersionInfo, VersionString};
 
 use layout::Layout;
@@ -125,10 +126,26 @@ pub fn analyze(data: &[u8], opts: &Options) -> Result<PeFacts, PeError> {
 
     let table = authenticode::certificate_table(data, &layout, &mut warnings);
     let ranges = authenticode::digest_ranges(data, &layout, table);
-    let authenticode_sha256 = authenticode::image_digest(data, &ranges, DigestAlgorithm::Sha256);
-    let authenticode = table.and_then(|t| {
-        authenticode::read_signature(data, t, &ranges, &authenticode_sha256, &mut warnings)
-    });
+    let signature = table.and_then(|t| authenticode::read_signature(data, t, &mut warnings));
+    // The signature says which image digests it needs before the file is
+    // read, so all of them come from the one pass with the file hashes.
+    let mut algorithms = vec![DigestAlgorithm::Sha256];
+    algorithms.extend(signature.iter().flat_map(|s| s.algorithms()));
+    let whole = pass::whole_file(
+        data,
+        layout.checksum_offset,
+        &ranges,
+        opts.hashes,
+        &algorithms,
+    );
+    let authenticode_sha256 = whole
+        .digests
+        .iter()
+        .find(|(a, _)| *a == DigestAlgorithm::Sha256)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_default();
+    let authenticode =
+        signature.map(|s| authenticode::summarise(data, s, &ranges, &whole.digests, &mut warnings));
 
     let overlay_offset = layout.end_of_image_data(data.len());
     let mut overlay_end = data.len();
@@ -160,10 +177,10 @@ pub fn analyze(data: &[u8], opts: &Options) -> Result<PeFacts, PeError> {
         export_name,
         version_info,
         checksum_stored: layout.checksum,
-        checksum_computed: pe_checksum(data, layout.checksum_offset),
+        checksum_computed: whole.checksum,
         overlay_offset: overlay_offset as u64,
         overlay_size: overlay_end.saturating_sub(overlay_offset) as u64,
-        hashes: opts.hashes.then(|| hashes::file_hashes(data)),
+        hashes: whole.hashes,
         authenticode_sha256,
         authenticode,
         warnings,

@@ -51,6 +51,31 @@ def version_info(pe):
     return out
 
 
+def authenticode_sha256(pe, data):
+    """The SHA-256 Authenticode image digest from pefile's field offsets: the
+    file without the CheckSum field, the security directory entry and the
+    certificate table; an unsigned file padded with zeros to a multiple of 8,
+    as signing it would. None without a security directory entry."""
+    dirs = pe.OPTIONAL_HEADER.DATA_DIRECTORY
+    index = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]
+    if len(dirs) <= index:
+        return None
+    checksum = pe.OPTIONAL_HEADER.get_field_absolute_offset("CheckSum")
+    sec = dirs[index]
+    entry = sec.get_file_offset()
+    h = hashlib.sha256()
+    h.update(data[:checksum])
+    h.update(data[checksum + 4:entry])
+    start, size = sec.VirtualAddress, sec.Size
+    if start and size and start + size <= len(data):
+        h.update(data[entry + 8:start])
+        h.update(data[start + size:])
+    else:
+        h.update(data[entry + 8:])
+        h.update(b"\0" * (-len(data) % 8))
+    return h.hexdigest()
+
+
 def facts(path):
     with open(path, "rb") as fh:
         data = fh.read()
@@ -116,6 +141,7 @@ def facts(path):
         "md5": hashlib.md5(data).hexdigest(),
         "sha1": hashlib.sha1(data).hexdigest(),
         "sha256": hashlib.sha256(data).hexdigest(),
+        "authenticode_sha256": authenticode_sha256(pe, data),
     }
 
 

@@ -75,6 +75,7 @@ fn facts_agree_with_pefile_on_every_sample() {
     assert_eq!(expected.len(), inputs.len());
 
     let mut compared = 0;
+    let mut authenticode_compared = 0;
     for want in &expected {
         let path = want["path"].as_str().unwrap();
         assert!(
@@ -117,6 +118,15 @@ fn facts_agree_with_pefile_on_every_sample() {
         }
         for key in ["md5", "sha1", "sha256"] {
             assert_eq!(got["hashes"][key], want[key], "{path}: {key}");
+        }
+        // The Authenticode digest comes from the same single pass as the
+        // hashes; the oracle cuts the holes at pefile's field offsets.
+        if !want["authenticode_sha256"].is_null() {
+            assert_eq!(
+                got["authenticode_sha256"], want["authenticode_sha256"],
+                "{path}: authenticode_sha256"
+            );
+            authenticode_compared += 1;
         }
         let (gs, ws) = (
             got["sections"].as_array().unwrap(),
@@ -161,4 +171,8 @@ fn facts_agree_with_pefile_on_every_sample() {
         compared += 1;
     }
     assert!(compared >= 21, "only {compared} files compared");
+    assert!(
+        authenticode_compared >= 21,
+        "only {authenticode_compared} Authenticode digests compared"
+    );
 }

@@ -92,25 +92,98 @@ impl DigestRanges {
     }
 }
 
-fn run<D: Digest>(data: &[u8], ranges: &DigestRanges) -> String {
-    let mut d = D::new();
-    for &(a, b) in &ranges.0 {
-        if let Some(part) = data.get(a..b) {
-            d.update(part);
-        }
-    }
-    d.update(&[0u8; 8][..ranges.1.min(8)]);
-    hex(&d.finalize())
+/// A running image digest of one algorithm over the ranges of one file,
+/// advanced by the single pass a number of bytes *of its own stream* at a
+/// time: its blocks stay aligned to the stream, so after the 4-byte CheckSum
+/// hole each update is still one whole compression block (no buffering).
+pub struct ImageDigest {
+    alg: DigestAlgorithm,
+    state: State,
+    /// Index of the range being read, and the file offset reached in it.
+    next: usize,
+    at: usize,
 }
 
-pub fn image_digest(data: &[u8], ranges: &DigestRanges, alg: DigestAlgorithm) -> String {
-    match alg {
-        DigestAlgorithm::Md5 => run::<Md5>(data, ranges),
-        DigestAlgorithm::Sha1 => run::<Sha1>(data, ranges),
-        DigestAlgorithm::Sha256 => run::<Sha256>(data, ranges),
-        DigestAlgorithm::Sha384 => run::<Sha384>(data, ranges),
-        DigestAlgorithm::Sha512 => run::<Sha512>(data, ranges),
+enum State {
+    Md5(Md5),
+    Sha1(Sha1),
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl ImageDigest {
+    pub fn new(alg: DigestAlgorithm) -> Self {
+        let state = match alg {
+            DigestAlgorithm::Md5 => State::Md5(Md5::new()),
+            DigestAlgorithm::Sha1 => State::Sha1(Sha1::new()),
+            DigestAlgorithm::Sha256 => State::Sha256(Sha256::new()),
+            DigestAlgorithm::Sha384 => State::Sha384(Sha384::new()),
+            DigestAlgorithm::Sha512 => State::Sha512(Sha512::new()),
+        };
+        ImageDigest {
+            alg,
+            state,
+            next: 0,
+            at: 0,
+        }
     }
+
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.alg
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match &mut self.state {
+            State::Md5(d) => d.update(bytes),
+            State::Sha1(d) => d.update(bytes),
+            State::Sha256(d) => d.update(bytes),
+            State::Sha384(d) => d.update(bytes),
+            State::Sha512(d) => d.update(bytes),
+        }
+    }
+
+    /// Feeds the next `n` bytes of the digest's stream (the ranges' bytes in
+    /// order) from `data`, fewer at the end of the last range.
+    pub fn advance(&mut self, data: &[u8], ranges: &DigestRanges, mut n: usize) {
+        while n > 0 {
+            let Some(&(a, b)) = ranges.0.get(self.next) else {
+                return;
+            };
+            let from = self.at.max(a);
+            let to = b.min(from.saturating_add(n));
+            if let Some(part) = data.get(from..to) {
+                self.update(part);
+            }
+            n -= to.saturating_sub(from);
+            self.at = to;
+            if to >= b {
+                self.next += 1;
+            }
+            if to == from {
+                return; // cannot happen (a < b); never loop on it
+            }
+        }
+    }
+
+    /// The digest in hex, after the signing padding.
+    pub fn finish(mut self, ranges: &DigestRanges) -> String {
+        self.update(&[0u8; 8][..ranges.1.min(8)]);
+        match self.state {
+            State::Md5(d) => hex(&d.finalize()),
+            State::Sha1(d) => hex(&d.finalize()),
+            State::Sha256(d) => hex(&d.finalize()),
+            State::Sha384(d) => hex(&d.finalize()),
+            State::Sha512(d) => hex(&d.finalize()),
+        }
+    }
+}
+
+/// The image digest of `data` in one call (the ranges fed in order).
+pub fn image_digest(data: &[u8], ranges: &DigestRanges, alg: DigestAlgorithm) -> String {
+    let mut d = ImageDigest::new(alg);
+    d.advance(data, ranges, usize::MAX);
+    d.finish(ranges)
 }
 
 #[cfg(test)]
@@ -132,5 +205,34 @@ mod tests {
         // Unsigned, odd length: padded to a multiple of 8 as signing does.
         assert_eq!(DigestRanges::new(0x103, 0xd8, 0x128, None).1, 5);
         assert_eq!(DigestRanges::new(1003, 0xd8, 0x128, Some((800, 200))).1, 0);
+    }
+
+    /// Advanced in steps of any size, the digest is that of the ranges'
+    /// bytes concatenated (hashed here directly, range by range).
+    #[test]
+    fn block_feeding_equals_the_concatenated_ranges() {
+        use super::{image_digest, DigestAlgorithm, ImageDigest};
+        use sha2::{Digest, Sha256};
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for ranges in [
+            DigestRanges::new(5000, 0xd8, 0x128, Some((4000, 1000))),
+            DigestRanges::new(5000, 0xd8, 0x128, Some((1000, 64))),
+            DigestRanges::new(4999, 0x40, 0x1000, None),
+        ] {
+            let mut want = Sha256::new();
+            for &(a, b) in &ranges.0 {
+                want.update(&data[a..b]);
+            }
+            want.update(&[0u8; 8][..ranges.1]);
+            let want = crate::bytes::hex(&want.finalize());
+            assert_eq!(image_digest(&data, &ranges, DigestAlgorithm::Sha256), want);
+            for step in [1, 4, 64, 100, 4096, 5000, 8192] {
+                let mut d = ImageDigest::new(DigestAlgorithm::Sha256);
+                for _ in 0..data.len() / step + 2 {
+                    d.advance(&data, &ranges, step);
+                }
+                assert_eq!(d.finish(&ranges), want, "step {step}");
+            }
+        }
     }
 }

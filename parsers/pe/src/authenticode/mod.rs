@@ -9,7 +9,7 @@ mod pkcs7;
 
 use serde::Serialize;
 
-pub use digest::{image_digest, DigestAlgorithm, DigestRanges};
+pub use digest::{image_digest, DigestAlgorithm, DigestRanges, ImageDigest};
 pub use pkcs7::CertSummary;
 
 use crate::bytes::{u16_at, u32_at};
@@ -123,15 +123,40 @@ pub fn digest_ranges(data: &[u8], layout: &Layout, table: Option<(usize, usize)>
     )
 }
 
-/// Reads the first PKCS#7 entry of the certificate table. `sha256_digest`
-/// is the already computed SHA-256 image digest, reused when it applies.
+/// The first PKCS#7 entry of the certificate table, parsed, before the
+/// image digests it needs are computed (they come from the single pass).
+pub struct SignatureEntry {
+    table: (usize, usize),
+    revision: u16,
+    cert_type: u16,
+    sig: pkcs7::ParsedSignature,
+    /// Each nested signature, or why it could not be read.
+    nested: Vec<Result<pkcs7::ParsedSignature, String>>,
+}
+
+impl SignatureEntry {
+    /// The digest algorithms of the signature and its nested signatures.
+    pub fn algorithms(&self) -> Vec<DigestAlgorithm> {
+        let mut algs: Vec<DigestAlgorithm> = Vec::new();
+        let nested = self.nested.iter().filter_map(|n| n.as_ref().ok());
+        for alg in std::iter::once(&self.sig)
+            .chain(nested)
+            .filter_map(|s| s.digest_algorithm)
+        {
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
+        algs
+    }
+}
+
+/// Reads the first PKCS#7 entry of the certificate table.
 pub fn read_signature(
     data: &[u8],
     table: (usize, usize),
-    ranges: &DigestRanges,
-    sha256_digest: &str,
     warnings: &mut Vec<String>,
-) -> Option<Authenticode> {
+) -> Option<SignatureEntry> {
     let (table_offset, table_size) = table;
     let table_end = table_offset + table_size;
     let mut at = table_offset;
@@ -155,16 +180,20 @@ pub fn read_signature(
                 .get(at + WIN_CERTIFICATE_HEADER..entry_end)
                 .unwrap_or(&[]);
             return match pkcs7::parse_signature(content) {
-                Ok(sig) => Some(summarise(
-                    data,
-                    table,
-                    revision,
-                    cert_type,
-                    &sig,
-                    ranges,
-                    sha256_digest,
-                    warnings,
-                )),
+                Ok(sig) => {
+                    let nested = sig
+                        .nested
+                        .iter()
+                        .map(|der| pkcs7::parse_signature(der))
+                        .collect();
+                    Some(SignatureEntry {
+                        table,
+                        revision,
+                        cert_type,
+                        sig,
+                        nested,
+                    })
+                }
                 Err(e) => {
                     warnings.push(format!("offset {:#x}: {e}", at + WIN_CERTIFICATE_HEADER));
                     None
@@ -180,30 +209,38 @@ pub fn read_signature(
     None
 }
 
+/// The recomputed image digest for `alg`: from `digests` (the single pass),
+/// or computed here if the pass did not include it.
 fn recompute(
     data: &[u8],
     ranges: &DigestRanges,
     alg: Option<DigestAlgorithm>,
-    sha256_digest: &str,
+    digests: &[(DigestAlgorithm, String)],
 ) -> Option<String> {
-    match alg? {
-        DigestAlgorithm::Sha256 => Some(sha256_digest.to_string()),
-        other => Some(image_digest(data, ranges, other)),
-    }
+    let alg = alg?;
+    Some(match digests.iter().find(|(a, _)| *a == alg) {
+        Some((_, d)) => d.clone(),
+        None => image_digest(data, ranges, alg),
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summarise(
+/// The facts of a signature entry, its signed digests compared with the
+/// image digests in `digests`.
+pub fn summarise(
     data: &[u8],
-    table: (usize, usize),
-    revision: u16,
-    cert_type: u16,
-    sig: &pkcs7::ParsedSignature,
+    entry: SignatureEntry,
     ranges: &DigestRanges,
-    sha256_digest: &str,
+    digests: &[(DigestAlgorithm, String)],
     warnings: &mut Vec<String>,
 ) -> Authenticode {
-    let computed = recompute(data, ranges, sig.digest_algorithm, sha256_digest);
+    let SignatureEntry {
+        table,
+        revision,
+        cert_type,
+        sig,
+        nested,
+    } = entry;
+    let computed = recompute(data, ranges, sig.digest_algorithm, digests);
     let signer = sig.signer.and_then(|i| sig.certs.get(i));
     if signer.is_none() {
         warnings.push(format!(
@@ -225,12 +262,11 @@ fn summarise(
             .flatten()
             .any(|s| s.to_ascii_lowercase().contains("microsoft"))
     });
-    let nested_signatures = sig
-        .nested
-        .iter()
-        .filter_map(|der| match pkcs7::parse_signature(der) {
+    let nested_signatures = nested
+        .into_iter()
+        .filter_map(|n| match n {
             Ok(n) => {
-                let computed = recompute(data, ranges, n.digest_algorithm, sha256_digest);
+                let computed = recompute(data, ranges, n.digest_algorithm, digests);
                 let signer = n.signer.and_then(|i| n.certs.get(i));
                 Some(NestedSignature {
                     digest_algorithm: n
