@@ -79,6 +79,14 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Print a shell completion script on stdout (`smss-triage completions bash >
+    /// /etc/bash_completion.d/smss-triage`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (`smss-triage man | man -l -`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +172,10 @@ pub struct MemOptions {
     /// Walk the process list only; skip the scan of physical memory.
     #[arg(long)]
     pub no_scan: bool,
+    /// The host's pagefile.sys (paging file 0): pages paged out to it (PEBs, process
+    /// parameters) are read from it.
+    #[arg(long, value_name = "FILE")]
+    pub pagefile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -176,13 +188,13 @@ pub struct Common {
     pub out: Option<PathBuf>,
     /// Which record kind to print on stdout (default: the command's main one); `all`
     /// prints every kind in one JSONL stream (needs `--format jsonl`).
-    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    #[arg(long, value_name = "KIND", value_enum, ignore_case = true)]
     pub records: Option<RecordKind>,
     /// Also write a self-contained HTML report (no network access) to this file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Exit with code 1 when a finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
     pub fail_on: Option<Severity>,
     /// Compute the sha256 of every input.
     #[arg(long)]
@@ -206,12 +218,55 @@ pub struct Common {
     /// Read input paths from FILE, one per line (`-`: stdin), besides those given.
     #[arg(long, value_name = "FILE")]
     pub input_list: Option<PathBuf>,
+    /// Time budget of one input, in seconds (fractions allowed): the long loops (MFT
+    /// enumeration, memory scan and list walk, event logs) stop at it and the input is
+    /// reported `partial` with what was found; the batch goes on.
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub max_seconds_per_input: Option<f64>,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?}: not a number of seconds (0 or more)")),
+    }
 }
 
-fn parse_kind(s: &str) -> Result<RecordKind, String> {
-    s.parse()
+// `--fail-on` and `--records` list their values in `--help` and in the completions.
+impl clap::ValueEnum for Severity {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for RecordKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        const KINDS: [RecordKind; 10] = [
+            RecordKind::Inputs,
+            RecordKind::Files,
+            RecordKind::Processes,
+            RecordKind::Registry,
+            RecordKind::Findings,
+            RecordKind::Volumes,
+            RecordKind::Entries,
+            RecordKind::Executions,
+            RecordKind::Timeline,
+            RecordKind::All,
+        ];
+        &KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
 }

@@ -44,14 +44,24 @@ pub fn batch(
     if let Some(list) = &common.input_list {
         paths.extend(crate::batch::shard::read_list(list)?);
     }
-    let (files, walk_errors) = crate::evidence::collect_inputs(&paths);
+    let crate::evidence::Inputs {
+        files,
+        errors: walk_errors,
+        skipped,
+    } = crate::evidence::collect(&paths);
     let files = match common.shard {
         Some(s) => crate::batch::shard::select(files, s),
         None => files,
     };
     let mut items: Vec<analyse::Item> = files.into_iter().map(analyse::Item::File).collect();
-    // Unreadable paths belong to the first shard only, so shards stay disjoint.
+    // Unreadable and unread paths belong to the first shard only, so shards stay
+    // disjoint.
     if common.shard.is_none_or(|s| s.k == 1) {
+        items.extend(
+            skipped
+                .into_iter()
+                .map(|(p, why)| analyse::Item::Skipped(p, why)),
+        );
         items.extend(
             walk_errors
                 .into_iter()

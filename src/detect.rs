@@ -87,6 +87,7 @@ impl Format {
                 | Format::Elf
                 | Format::Lime
                 | Format::RawMemory
+                | Format::Hibernation
         )
     }
 }

@@ -33,6 +33,18 @@ fn run(cli: Cli) -> Result<u8> {
             print_rules(format)?;
             Ok(0)
         }
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&completions(shell))?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write_man(&mut out)?;
+            out.flush()?;
+            Ok(0)
+        }
         Command::Merge { dirs, out, quiet } => {
             let written = smss_triage::batch::merge::merge(&dirs, &out)?;
             if !quiet {
@@ -156,10 +168,64 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The completion script for `shell`. clap_complete's bash generator mangles a `-` in
+/// the binary name differently in its dispatch and in its case labels (4.6: nothing
+/// completes past the first word), so bash is generated for `smss_triage` and only the
+/// registered command name is put back.
+fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut buf = Vec::new();
+    if shell != clap_complete::Shell::Bash {
+        clap_complete::generate(shell, &mut cmd, "smss-triage", &mut buf);
+        return buf;
+    }
+    clap_complete::generate(shell, &mut cmd, "smss_triage", &mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let mut fixed = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.trim_end().strip_suffix(" smss_triage") {
+            Some(head) if line.trim_start().starts_with("complete ") => {
+                fixed.push_str(head);
+                fixed.push_str(" smss-triage\n");
+            }
+            _ => fixed.push_str(line),
+        }
+    }
+    fixed.into_bytes()
+}
+
+/// The manual: the main page, then one page per subcommand (`smss-triage-scan`,
+/// `smss-triage-mem-ps`, …) with its options, in one roff stream.
+fn write_man<W: Write>(out: &mut W) -> Result<()> {
+    let mut root = <Cli as clap::CommandFactory>::command();
+    root.build();
+    clap_mangen::Man::new(root.clone()).render(out)?;
+    // Breadth-first over the subcommand tree (two levels deep: `mem ps`, `disk ls`).
+    let mut todo: Vec<(String, clap::Command)> = root
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .map(|c| (format!("smss-triage-{}", c.get_name()), c.clone()))
+        .collect();
+    let mut i = 0;
+    while let Some((name, cmd)) = todo.get(i).cloned() {
+        i += 1;
+        for c in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+            todo.push((format!("{name}-{}", c.get_name()), c.clone()));
+        }
+        // clap names are `&'static str` without its `string` feature; this one-shot
+        // command prints a few dozen pages and exits.
+        let title: &'static str = name.clone().leak();
+        let page = cmd.name(title).bin_name(name.replace('-', " "));
+        clap_mangen::Man::new(page).render(out)?;
+    }
+    Ok(())
+}
+
 fn base_options(common: &Common) -> Options {
     setup_threads(common.threads);
     Options {
         hash: common.hash,
+        max_seconds_per_input: common.max_seconds_per_input,
         ..Default::default()
     }
 }
@@ -168,6 +234,7 @@ fn mem_options(mem: &MemOptions, common: &Common) -> Options {
     let mut o = base_options(common);
     o.symbols = mem.symbols.clone();
     o.no_scan = mem.no_scan;
+    o.pagefile = mem.pagefile.clone();
     o
 }
 

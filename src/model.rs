@@ -245,6 +245,12 @@ pub struct ProcessRecord {
     pub session: String,
     pub create_time: String,
     pub exit_time: String,
+    /// `create_time` typed, for the rules (not a column: the text above is).
+    #[serde(skip)]
+    pub created: Option<crate::time::FileTime>,
+    /// `exit_time` typed; `None` while the process runs.
+    #[serde(skip)]
+    pub exited: Option<crate::time::FileTime>,
     pub wow64: bool,
     pub user_sid: String,
     pub user_name: String,
@@ -494,6 +500,9 @@ pub struct InputReport {
     pub volumes: Vec<VolumeRecord>,
     pub entries: Vec<EntryRecord>,
     pub executions: Vec<ExecutionRecord>,
+    /// A memory dump: when it was taken, as the image says (the timeline's "dump time"
+    /// row, the end of the HTML boot-chain bars).
+    pub dump_time: Option<crate::time::FileTime>,
 }
 
 impl InputReport {

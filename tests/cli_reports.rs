@@ -558,3 +558,168 @@ fn html_report_renders_in_chromium_and_names_every_finding() {
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.len() > 10_000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
 }
+
+/// A page as Chromium renders it (`--dump-dom`: the DOM after the scripts ran).
+fn chromium_dom(chromium: &Path, html: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn self_contained(text: &str) {
+    for bad in ["http:", "https:", "src=", "@import", "url("] {
+        assert!(!text.contains(bad), "report refers outside itself: {bad}");
+    }
+}
+
+/// `disk ls --html`: the counts of the whole listing and only the entries that matter,
+/// checked against the CSV listing of the same run (every entry) and rendered by Chromium.
+#[test]
+fn disk_ls_html_keeps_counts_and_the_entries_that_matter() {
+    let Some(chromium) = triage_testkit::tool("chromium-headless-shell") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let image = repo_dir().join("samples/disk/masquerades.E01");
+    let html = dir.path().join("ls.html");
+    let csv = run(&[
+        "disk",
+        "ls",
+        "-q",
+        "--format",
+        "csv",
+        "--html",
+        html.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+    let (_, rows) = parse_csv(&csv);
+    let text = std::fs::read_to_string(&html).unwrap();
+    self_contained(&text);
+    let dom = chromium_dom(&chromium, &html);
+    // The counts are those of the CSV (every listed entry).
+    let ntfs: Vec<_> = rows
+        .iter()
+        .filter(|r| r["volume"].ends_with("NTFS"))
+        .collect();
+    let deleted = ntfs.iter().filter(|r| r["deleted"] == "true").count();
+    let dirs = ntfs.iter().filter(|r| r["directory"] == "true").count();
+    assert!(
+        dom.contains(&format!(
+            "{} entries: {deleted} deleted, {dirs} directories",
+            ntfs.len()
+        )),
+        "counts not in the page"
+    );
+    // Every boot-chain name and lookalike of the CSV is in the page; plain files are not.
+    let file_name = |p: &str| p.rsplit('\\').next().unwrap_or(p).to_string();
+    for r in &ntfs {
+        let name = file_name(&r["path"]);
+        let matters = [
+            "smss.exe",
+            "csrss.exe",
+            "wininit.exe",
+            "winlogon.exe",
+            "services.exe",
+            "lsass.exe",
+            "svchost.exe",
+            "srnss.exe",
+            "ѕmss.exe",
+        ]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+            || r["streams"].to_lowercase().contains("smss.exe");
+        let shown = dom.contains(&dom_text(&r["path"]));
+        if matters {
+            assert!(shown, "{} not in the report", r["path"]);
+        } else if r["directory"] == "false" && !r["path"].is_empty() && name.contains('.') {
+            assert!(
+                !dom.contains(&format!(">{}<", dom_text(&r["path"]))),
+                "{} listed though it does not matter",
+                r["path"]
+            );
+        }
+    }
+    // Out of place and lookalike entries are flagged; the genuine System32 one is not.
+    assert!(dom.contains("smss.exe outside its genuine place"));
+    assert!(dom.contains("looks like smss.exe"));
+    assert!(dom.contains("alternate data stream named smss.exe"));
+    assert!(dom.contains(
+        "<tr><td class=\"mono\">\\Windows\\System32\\smss.exe</td><td>boot-chain name</td>"
+    ));
+}
+
+/// `mem ps --html` and `mem ps --tree --html` on a generated dump: every process of the
+/// memgen truth in the page, and the tree as the terminal prints it.
+#[test]
+fn mem_ps_html_lists_every_process_and_the_tree() {
+    let Some(chromium) = triage_testkit::tool("chromium-headless-shell") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some((img, truth)) = memory_image(dir.path()) else {
+        return;
+    };
+    let html = dir.path().join("ps.html");
+    let csv = run(&[
+        "mem",
+        "ps",
+        "-q",
+        "--format",
+        "csv",
+        "--html",
+        html.to_str().unwrap(),
+        img.to_str().unwrap(),
+    ]);
+    let (_, rows) = parse_csv(&csv);
+    assert!(rows.len() >= truth.processes.len());
+    let text = std::fs::read_to_string(&html).unwrap();
+    self_contained(&text);
+    let dom = chromium_dom(&chromium, &html);
+    assert!(dom.contains(&format!("Processes ({})", rows.len())));
+    for p in &truth.processes {
+        assert!(
+            dom.contains(&format!("<td data-key=\"{}\">{}</td>", p.pid, p.pid)),
+            "pid {} not in the process table",
+            p.pid
+        );
+    }
+
+    let tree_html = dir.path().join("tree.html");
+    let tree = run(&[
+        "mem",
+        "ps",
+        "--tree",
+        "-q",
+        "--html",
+        tree_html.to_str().unwrap(),
+        img.to_str().unwrap(),
+    ]);
+    let dom = chromium_dom(&chromium, &tree_html);
+    assert!(dom.contains("Process trees"));
+    // Every line of the terminal's tree is in the page's <pre>, in order.
+    let pre_start = dom.find("<pre class=\"tree\">").expect("tree block");
+    let pre = &dom[pre_start..];
+    let mut at = 0;
+    for line in tree.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let l = dom_text(line);
+        let found = pre[at..]
+            .find(&l)
+            .unwrap_or_else(|| panic!("tree line not in the page: {line}"));
+        at += found + l.len();
+    }
+    assert!(dom.contains("Boot chains"));
+}

@@ -149,7 +149,11 @@ impl<W: Write> Stream<W> {
 /// `disk ls`.
 pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) -> Result<u8> {
     let format = effective_format(common);
-    let (files, walk_errors) = evidence::collect_inputs(paths);
+    let evidence::Inputs {
+        files,
+        errors: walk_errors,
+        skipped,
+    } = evidence::collect(paths);
     let mut reports: Vec<InputReport> = Vec::new();
     let stdout = std::io::stdout();
     let (sink, out_format): (Box<dyn Write>, OutputFormat) = match &common.out {
@@ -175,6 +179,8 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
     };
     let mut stream = Stream::new(sink, out_format);
     let kind = common.records.unwrap_or(RecordKind::Entries);
+    // `--html`: counts and the entries that matter per volume, never every entry.
+    let mut listings: Vec<output::html::Listing> = Vec::new();
     for path in &files {
         let mut volumes = Vec::new();
         let started = std::time::Instant::now();
@@ -198,13 +204,19 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
             }
             let img = disk::open_image(&ev)?;
             let mut warnings = Vec::new();
+            let deadline = triage_source::Deadline::after_secs(common.max_seconds_per_input);
             for v in volumes_to_list(&img, partition) {
                 match &v.ntfs {
                     Some(Ok(ntfs)) => {
                         let loc = v.location();
                         let mut err = None;
-                        let stats = ntfs.for_each_entry(|batch| {
-                            if err.is_some() || kind != RecordKind::Entries {
+                        let mut listing = common.html.as_ref().map(|_| output::html::Listing {
+                            input: rec.input.clone(),
+                            volume: loc.clone(),
+                            ..Default::default()
+                        });
+                        let stats = ntfs.for_each_entry_until(deadline.clone(), |batch| {
+                            if err.is_some() || (kind != RecordKind::Entries && listing.is_none()) {
                                 return;
                             }
                             let rows: Vec<EntryRecord> = batch
@@ -217,12 +229,24 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
                                     r
                                 })
                                 .collect();
+                            if let Some(l) = &mut listing {
+                                rows.iter().for_each(|r| l.add(r));
+                            }
+                            if kind != RecordKind::Entries {
+                                return;
+                            }
                             if let Err(e) = stream.rows(&rows) {
                                 err = Some(e);
                             }
                         })?;
+                        listings.extend(listing);
                         if let Some(e) = err {
                             return Err(e);
+                        }
+                        if stats.timed_out {
+                            warnings.push(format!(
+                                "{loc}: listing stopped at the time budget (--max-seconds-per-input)"
+                            ));
                         }
                         if !stats.errors.is_empty() {
                             warnings.push(format!(
@@ -259,19 +283,21 @@ pub fn ls_command(paths: &[PathBuf], partition: Option<u32>, common: &Common) ->
         report.finish();
         reports.push(report);
     }
+    for (p, why) in skipped {
+        reports.push(crate::analyse::not_read(&p, InputStatus::Skipped, why));
+    }
     for (p, e) in walk_errors {
-        reports.push(InputReport {
-            input: InputRecord {
-                input: p.display().to_string(),
-                status: Some(InputStatus::Error),
-                detail: e,
-                ..Default::default()
-            },
-            ..Default::default()
-        });
+        reports.push(crate::analyse::not_read(&p, InputStatus::Error, e));
     }
     if kind == RecordKind::Entries || common.out.is_some() {
         stream.finish()?;
+    }
+    if let Some(path) = &common.html {
+        std::fs::write(path, output::html::render_listing(&reports, &listings))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        if !common.quiet {
+            eprintln!("wrote {}", path.display());
+        }
     }
     // Other kinds: to stdout when asked for, and beside entries with --out.
     if let Some(dir) = &common.out {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use triage_ntfs::{Entry, Ntfs};
-use triage_source::{ByteSource, Siblings, Source};
+use triage_source::{ByteSource, Deadline, Siblings, Source};
 
 use crate::analyse::{hive, pe, Options};
 use crate::evidence::Evidence;
@@ -88,7 +88,9 @@ pub fn triage(
     let input = report.input.input.clone();
     let mut cands: Vec<Candidate> = Vec::new();
     let mut system_files: Vec<(String, u64, u64)> = Vec::new(); // name, entry, size
-    let stats = ntfs.for_each_entry(|batch| {
+                                                                // `--max-seconds-per-input`: set by `analyse_one` for this input's analysis.
+    let deadline = Deadline::current();
+    let stats = ntfs.for_each_entry_until(deadline.clone(), |batch| {
         for e in batch {
             if e.base_record != 0 || e.names.is_empty() {
                 continue;
@@ -107,12 +109,21 @@ pub fn triage(
         }
     });
     match stats {
-        Ok(s) if !s.errors.is_empty() => warnings.push(format!(
-            "{vol_loc}: {} MFT records with problems, first: {}",
-            s.errors.len(),
-            s.errors[0]
-        )),
-        Ok(_) => {}
+        Ok(s) => {
+            if s.timed_out {
+                warnings.push(format!(
+                    "{vol_loc}: MFT enumeration stopped at the time budget after {} of {} records' entries",
+                    t.entries, s.records
+                ));
+            }
+            if !s.errors.is_empty() {
+                warnings.push(format!(
+                    "{vol_loc}: {} MFT records with problems, first: {}",
+                    s.errors.len(),
+                    s.errors[0]
+                ));
+            }
+        }
         Err(e) => warnings.push(format!("{vol_loc}: MFT not fully read: {e}")),
     }
     t.candidates = cands.iter().filter(|c| c.why == Why::Name).count();
@@ -120,12 +131,20 @@ pub fn triage(
     let probes = cands.len() - t.candidates;
 
     // Read and judge the candidates in parallel: positioned reads through the image.
-    let results: Vec<CandidateResult> = cands
+    // Past the deadline the candidates not yet judged are skipped (counted below).
+    let results: Vec<Option<CandidateResult>> = cands
         .par_iter()
-        .map(|c| judge(c, vol_loc, &input, ntfs))
+        .map(|c| (!deadline.expired()).then(|| judge(c, vol_loc, &input, ntfs)))
         .collect();
+    let unjudged = results.iter().filter(|r| r.is_none()).count();
+    if unjudged > 0 {
+        warnings.push(format!(
+            "{vol_loc}: {unjudged} of {} candidates not read: time budget spent",
+            cands.len()
+        ));
+    }
     let mut memory_images = Vec::new();
-    for r in results {
+    for r in results.into_iter().flatten() {
         match r {
             CandidateResult::File(rec, fs) => {
                 report.findings.extend(locate(fs, &rec));
@@ -149,18 +168,37 @@ pub fn triage(
         t.notes.push(system_file_note(ntfs, name, *entry, *size));
     }
 
+    // Each later step runs only while the time budget lasts; the skipped ones are named.
+    let spent = |what: &str, warnings: &mut Vec<String>| {
+        let over = deadline.expired();
+        if over {
+            warnings.push(format!("{vol_loc}: {what} not read: time budget spent"));
+        }
+        over
+    };
+
     // The registry on the image.
-    registry(vol_loc, ntfs, opts, report, warnings);
+    if !spent("registry", warnings) {
+        registry(vol_loc, ntfs, opts, report, warnings);
+    }
 
     // Execution history on the image: prefetch files and Amcache (with the hives above),
     // and the process history of the event logs.
-    let n = prefetch(vol_loc, ntfs, report, warnings);
-    if n > 0 {
-        t.notes.push(format!("{n} prefetch files"));
+    if !spent("prefetch files", warnings) {
+        let n = prefetch(vol_loc, ntfs, report, warnings);
+        if n > 0 {
+            t.notes.push(format!("{n} prefetch files"));
+        }
     }
-    t.notes.extend(event_logs(vol_loc, ntfs, report, warnings));
+    if !spent("event logs", warnings) {
+        t.notes
+            .extend(event_logs(vol_loc, ntfs, &deadline, report, warnings));
+    }
 
     // Memory images on the volume.
+    if !memory_images.is_empty() && spent("memory images on the volume", warnings) {
+        memory_images.clear();
+    }
     for (c, format) in memory_images {
         t.notes.push(format!(
             "memory image {} ({format}, {})",
@@ -171,6 +209,9 @@ pub fn triage(
     }
 
     // Shadow copies: what changed since each.
+    if spent("shadow copies", warnings) {
+        return t;
+    }
     snapshots(
         vol_loc,
         volume,
@@ -455,11 +496,19 @@ const MAX_EVENT_LOG: u64 = 4 << 30;
 fn event_logs(
     vol_loc: &str,
     ntfs: &Ntfs,
+    deadline: &Deadline,
     report: &mut InputReport,
     warnings: &mut Vec<String>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     for name in EVENT_LOGS {
+        // One log is scanned whole (its chunks in parallel); the budget is asked between.
+        if deadline.expired() {
+            warnings.push(format!(
+                "{vol_loc} › {LOGS_DIR}\\{name} and the logs after it: not read, time budget spent"
+            ));
+            break;
+        }
         let path = format!("{LOGS_DIR}\\{name}");
         let Ok(Some(entry)) = ntfs.lookup(&path) else {
             continue;

@@ -149,7 +149,13 @@ pub fn add_scan(scan: &triage_evtx::Scan, report: &mut InputReport) -> String {
 }
 
 /// The EVTX analyser.
+///
+/// A log's chunks are scanned in one parallel pass (logs up to 4 GiB); the time
+/// budget (`--max-seconds-per-input`) is asked before it.
 pub fn analyse(ev: &Evidence, _opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
+    if triage_source::Deadline::current().expired() {
+        return Ok(vec!["event log not read: time budget spent".into()]);
+    }
     let file = triage_evtx::EvtxFile::from_source(ev.source.as_ref(), MAX_LOG)?;
     let scan = triage_evtx::scan(&file);
     report.input.detail = add_scan(&scan, report);

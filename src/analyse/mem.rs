@@ -54,7 +54,11 @@ fn analyse_phys(
         scan: !opts.no_scan,
         ..Default::default()
     };
-    let list = match triage_winproc::processes(phys, &info, &popts) {
+    let pagefiles = match &opts.pagefile {
+        Some(path) => Some(open_pagefile(phys, &info, path)?),
+        None => None,
+    };
+    let list = match triage_winproc::processes_paged(phys, &info, &popts, pagefiles.as_ref()) {
         Ok(l) => l,
         Err(e) => {
             // The kernel facts above still stand: report them, partial.
@@ -63,6 +67,7 @@ fn analyse_phys(
         }
     };
     warnings.extend(list.warnings.iter().cloned());
+    warnings.extend(paging_file_hint(&list.processes, pagefiles.is_some()));
     let mut records: Vec<ProcessRecord> = list.processes.iter().map(process_record).collect();
     fill_parent_names(&mut records);
     report.input.detail.push_str(&format!(
@@ -72,10 +77,10 @@ fn analyse_phys(
         list.stats.found_by_scan_only,
         if list.stats.scan_ran { "" } else { ", no scan" }
     ));
-    report.findings.extend(crate::rules::process::check(
-        &records,
-        info.dump_time.map(filetime_iso).as_deref(),
-    ));
+    report.dump_time = info.dump_time.map(crate::time::FileTime);
+    report
+        .findings
+        .extend(crate::rules::process::check(&records, report.dump_time));
     report.processes = records;
     Ok(warnings)
 }
@@ -108,6 +113,11 @@ pub fn process_record(p: &triage_winproc::ProcessFacts) -> ProcessRecord {
             .as_ref()
             .map(|t| filetime_iso(t.filetime))
             .unwrap_or_default(),
+        created: Some(crate::time::FileTime(p.create_time.filetime)),
+        exited: p
+            .exit_time
+            .as_ref()
+            .map(|t| crate::time::FileTime(t.filetime)),
         wow64: p.wow64,
         user_name: triage_winproc::well_known_name(&user_sid)
             .unwrap_or_default()
@@ -201,7 +211,7 @@ fn summary(i: &MemInfo) -> String {
 
 /// FILETIME (100 ns since 1601) as ISO-8601 UTC.
 pub fn filetime_iso(ft: u64) -> String {
-    triage_regf::filetime_to_iso8601(ft)
+    crate::time::FileTime(ft).iso()
 }
 
 /// The flat row `mem info` prints per dump, the same in CSV, table and JSONL.
@@ -426,6 +436,20 @@ pub fn tree_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
     }
     out.flush()?;
     drop(out);
+    if let Some(path) = &common.html {
+        // The same tree as on the terminal, escaped by the page, not the terminal.
+        let mut trees = Vec::new();
+        for r in &reports {
+            let mut t = Vec::new();
+            write_tree(&mut t, &r.processes)?;
+            trees.push((r.input.input.clone(), String::from_utf8_lossy(&t).into_owned()));
+        }
+        std::fs::write(path, crate::output::html::render_tree(&reports, &trees))
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        if !common.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
     finish(&reports, common)
 }
 
@@ -592,4 +616,54 @@ pub fn smss_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
 /// Names from the evidence reach the terminal only through the one sanitiser.
 fn term(s: &str) -> String {
     crate::sanitise::terminal(s)
+}
+
+/// `--pagefile FILE` as paging file 0 (pagefile.sys), read with positioned reads
+/// through a [`triage_source::Source`] (so a paging file inside a disk image works too).
+fn open_pagefile(
+    phys: &dyn triage_physmem::PhysicalMemory,
+    info: &MemInfo,
+    path: &std::path::Path,
+) -> Result<triage_winmem::PageFiles> {
+    let src = triage_source::FileSource::open(path)
+        .map_err(|e| anyhow::anyhow!("--pagefile {}: {e}", path.display()))?;
+    let format = triage_winmem::kernel_pte_format(phys, info);
+    Ok(triage_winmem::PageFiles::with_pagefile_sys(
+        format,
+        std::sync::Arc::new(src),
+    ))
+}
+
+/// One warning naming the paging files that hold command lines which were not read.
+fn paging_file_hint(procs: &[triage_winproc::ProcessFacts], given: bool) -> Option<String> {
+    use triage_winproc::{MemString, Unavailable};
+    let mut by_number: std::collections::BTreeMap<u8, usize> = Default::default();
+    for p in procs {
+        if let MemString::Unavailable {
+            reason: Unavailable::InPagefile { number },
+            ..
+        } = p.command_line
+        {
+            *by_number.entry(number).or_default() += 1;
+        }
+    }
+    if by_number.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = by_number
+        .iter()
+        .map(|(n, c)| {
+            let name = if *n == 0 { " = pagefile.sys" } else { "" };
+            format!("paging file {n}{name} ({c})")
+        })
+        .collect();
+    let tail = if given {
+        ", not given"
+    } else {
+        ": give --pagefile"
+    };
+    Some(format!(
+        "command lines paged out to {}{tail}",
+        list.join(", ")
+    ))
 }

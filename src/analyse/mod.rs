@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use triage_source::Deadline;
 
 use crate::detect::Format;
 use crate::evidence::{self, Evidence};
@@ -48,12 +49,17 @@ pub struct Options {
     pub dump_key: Option<String>,
     /// `mem ... --no-scan`: list walk only.
     pub no_scan: bool,
+    /// `mem ... --pagefile FILE`: the host's pagefile.sys, for paged-out pages.
+    pub pagefile: Option<PathBuf>,
     /// `disk ... --partition N`.
     pub partition: Option<u32>,
     /// Disk images: triage every NTFS volume (`scan`); `disk info` only describes them.
     pub triage: bool,
     /// `--host NAME`: every input belongs to this host (the host view).
     pub host: Option<String>,
+    /// `--max-seconds-per-input S`: each input's analysis runs under a
+    /// [`triage_source::Deadline`] of this many seconds (see [`analyse_one`]).
+    pub max_seconds_per_input: Option<f64>,
 }
 
 /// Analyse every path (directories recursively), in parallel. Reports come back in
@@ -64,7 +70,11 @@ pub fn run(
     opts: &Options,
     progress: &Progress,
 ) -> Vec<InputReport> {
-    let (files, walk_errors) = evidence::collect_inputs(paths);
+    let evidence::Inputs {
+        files,
+        errors: walk_errors,
+        skipped,
+    } = evidence::collect(paths);
     let total = files.len();
     progress.start(total);
     let done = AtomicUsize::new(0);
@@ -84,28 +94,39 @@ pub fn run(
             r.finish();
         }
     }
+    for (path, why) in skipped {
+        reports.push(not_read(&path, InputStatus::Skipped, why));
+    }
     for (path, err) in walk_errors {
-        let mut r = InputReport::default();
-        r.input.input = path.display().to_string();
-        r.input.status = Some(InputStatus::Error);
-        r.input.detail = err;
-        reports.push(r);
+        reports.push(not_read(&path, InputStatus::Error, err));
     }
     reports
 }
 
-/// One item of a streamed batch: a file to analyse, or a path the walk could not read
-/// (reported as an error record, in its place after the files).
+/// The report of a path the walk did not hand to an analyser: an error (unreadable) or
+/// skipped (a FIFO, socket, device or link not followed: never opened).
+pub fn not_read(path: &Path, status: InputStatus, detail: String) -> InputReport {
+    let mut r = InputReport::default();
+    r.input.input = path.display().to_string();
+    r.input.status = Some(status);
+    r.input.detail = detail;
+    r
+}
+
+/// One item of a streamed batch: a file to analyse, a path the walk could not read
+/// (an error record), or one it does not read (a FIFO, socket or device: a skipped
+/// record, the file never opened). The last two come after the files.
 #[derive(Debug, Clone)]
 pub enum Item {
     File(PathBuf),
     WalkError(PathBuf, String),
+    Skipped(PathBuf, String),
 }
 
 impl Item {
     pub fn path(&self) -> &Path {
         match self {
-            Item::File(p) | Item::WalkError(p, _) => p,
+            Item::File(p) | Item::WalkError(p, _) | Item::Skipped(p, _) => p,
         }
     }
 }
@@ -133,7 +154,7 @@ pub fn stream(
             .iter()
             .map(|i| match i {
                 Item::File(p) => Evidence::open(p).ok().map(|e| e.format),
-                Item::WalkError(..) => None,
+                Item::WalkError(..) | Item::Skipped(..) => None,
             })
             .collect()
     } else {
@@ -158,11 +179,10 @@ pub fn stream(
         let item = &todo[j];
         let mut r = match item {
             Item::WalkError(path, err) => {
-                let mut r = InputReport::default();
-                r.input.input = path.display().to_string();
-                r.input.status = Some(InputStatus::Error);
-                r.input.detail = err.clone();
-                return r;
+                return not_read(path, InputStatus::Error, err.clone());
+            }
+            Item::Skipped(path, why) => {
+                return not_read(path, InputStatus::Skipped, why.clone());
             }
             Item::File(p) => match disks.get(&i) {
                 Some(r) => r.clone(),
@@ -195,9 +215,14 @@ pub fn stream(
 
 /// Analyse one input. Never panics: a panic inside a parser (a bug) is caught and
 /// reported as this input's error, and the batch goes on.
+///
+/// With `--max-seconds-per-input`, the analysis runs in a [`Deadline::scope`]: the long
+/// loops stop at it, and an input whose loops stopped is `partial` with the reason.
 pub fn analyse_one(path: &Path, scope: Scope, opts: &Options) -> InputReport {
     let started = Instant::now();
-    let mut report = match catch_unwind(AssertUnwindSafe(|| analyse_inner(path, scope, opts))) {
+    let deadline = Deadline::after_secs(opts.max_seconds_per_input);
+    let run = || deadline.scope(|| analyse_inner(path, scope, opts));
+    let mut report = match catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,
         Err(panic) => {
             let msg = panic
@@ -212,6 +237,20 @@ pub fn analyse_one(path: &Path, scope: Scope, opts: &Options) -> InputReport {
             r
         }
     };
+    let done = matches!(
+        report.input.status,
+        Some(InputStatus::Analysed | InputStatus::Partial)
+    );
+    if deadline.stopped() && done {
+        report.input.status = Some(InputStatus::Partial);
+        let why = format!(
+            "stopped at the time budget (--max-seconds-per-input {}): the records are what was found before it",
+            opts.max_seconds_per_input.unwrap_or(0.0)
+        );
+        let mut parts = vec![std::mem::take(&mut report.input.detail), why];
+        parts.retain(|p| !p.is_empty());
+        report.input.detail = parts.join("; ");
+    }
     report.input.elapsed_ms = started.elapsed().as_millis() as u64;
     report.finish();
     report
@@ -255,6 +294,9 @@ fn analyse_inner(path: &Path, scope: Scope, opts: &Options) -> InputReport {
             )
         }
         (Format::Unknown, _) => return skipped(report, "unrecognised format"),
+        (Format::ElfNotCore, Scope::All | Scope::Memory) => {
+            return skipped(report, "ELF executable, not a core dump")
+        }
         (f, Scope::All) => {
             let why = format!("{f}: no analyser for this format yet");
             return skipped(report, &why);

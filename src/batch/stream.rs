@@ -1,9 +1,10 @@
 //! The streaming sink of a batch: each input's records go to stdout and to the
 //! `--out DIR` files as soon as the input is done (in input order), flushed, then the
 //! input is journaled. Only what needs the whole batch is kept: the table view (tables
-//! are for terminals), the timeline rows (sorted by time at the end; in `--out DIR` they
-//! are spilled to a file and sorted when the batch ends), the `--html` report (reports
-//! without their `entries`), and counters for the summary and the exit code.
+//! are for terminals), the timeline rows (sorted by time at the end with bounded memory:
+//! an external merge sort, [`crate::output::timeline::Sorter`], whose runs go to the
+//! `--out` directory or `$TMPDIR`), the `--html` report (reports without their
+//! `entries`), and counters for the summary and the exit code.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -14,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use crate::batch::journal::{self, Entry, Journal};
 use crate::cli::Common;
 use crate::model::{InputReport, InputStatus, RecordKind, Severity, TimelineRecord};
-use crate::output::{self, OutputFormat};
+use crate::output::{self, timeline::Sorter, OutputFormat};
 
 pub const SPILL: &str = ".timeline.part.csv";
 
@@ -127,6 +128,14 @@ impl DirOut {
                 done,
             ));
         }
+        // A fresh run over an old directory: the old journal goes first, so that a kill
+        // between truncating the outputs and writing the new journal cannot leave an old
+        // complete journal over new, shorter files (a resume would pad them with zeros).
+        let old = dir.join(journal::FILE_NAME);
+        if old.exists() {
+            std::fs::remove_file(&old)
+                .with_context(|| format!("{}: cannot replace", old.display()))?;
+        }
         let mut lengths = Vec::new();
         for (kind, path) in paths {
             let f = File::create(&path)
@@ -183,13 +192,8 @@ impl DirOut {
             }
         }
         let spill = self.dir.join(SPILL);
-        let rows = read_spill(&spill)?;
         let tl = self.dir.join(format!("timeline.{}", self.ext));
-        let mut w = BufWriter::new(
-            File::create(&tl).with_context(|| format!("{}: cannot create", tl.display()))?,
-        );
-        output::write_timeline_rows(&mut w, self.format, &rows)?;
-        w.flush()?;
+        write_sorted_spill(&spill, &self.dir, &tl, self.format)?;
         written.push(tl);
         let findings = self.dir.join(format!("findings.{}", self.ext));
         let inputs = self.dir.join(format!("inputs.{}", self.ext));
@@ -203,8 +207,27 @@ impl DirOut {
     }
 }
 
+/// `out`: the timeline file from a spill file, sorted with bounded memory (runs in
+/// `tmp`), byte for byte what sorting [`read_spill`]'s rows in memory would write.
+pub fn write_sorted_spill(
+    spill: &Path,
+    tmp: &Path,
+    out: &Path,
+    format: OutputFormat,
+) -> Result<()> {
+    let mut sorter = Sorter::new(tmp);
+    sorter.push_spill(spill)?;
+    let mut w = BufWriter::new(
+        File::create(out).with_context(|| format!("{}: cannot create", out.display()))?,
+    );
+    output::timeline::write_sorted(&mut w, format, false, sorter.finish()?)?;
+    w.flush()?;
+    Ok(())
+}
+
 /// Timeline rows of a spill file (header-less CSV in `TimelineRecord` field order),
-/// sorted by time like [`output::timeline::rows`] (stable).
+/// sorted by time like [`output::timeline::rows`] (stable). All in memory: the batch
+/// writers use [`write_sorted_spill`].
 pub fn read_spill(path: &Path) -> Result<Vec<TimelineRecord>> {
     let mut rows = Vec::new();
     if !path.exists() {
@@ -240,7 +263,8 @@ pub struct Sink {
     format: OutputFormat,
     stdout: BufWriter<std::io::Stdout>,
     table: Option<Vec<InputReport>>,
-    timeline: Vec<TimelineRecord>,
+    /// Timeline rows for stdout (`--records timeline|all`), sorted at the end.
+    timeline: Sorter,
     html: Option<Vec<InputReport>>,
     dir: Option<DirOut>,
     fail_hit: bool,
@@ -289,7 +313,7 @@ impl Sink {
             format,
             stdout,
             table,
-            timeline: Vec::new(),
+            timeline: Sorter::new(&std::env::temp_dir()),
             html: common.html.as_ref().map(|_| Vec::new()),
             dir,
             fail_hit: false,
@@ -311,10 +335,16 @@ impl Sink {
             let kind = self.common.records.unwrap_or(self.main);
             let one = std::slice::from_ref(&r);
             match kind {
-                RecordKind::Timeline => self.timeline.extend(output::timeline::rows(one)),
+                RecordKind::Timeline => {
+                    for t in output::timeline::rows(one) {
+                        self.timeline.push(t)?;
+                    }
+                }
                 RecordKind::All => {
                     output::write_all_of(&mut self.stdout, one, &streamed_kinds())?;
-                    self.timeline.extend(output::timeline::rows(one));
+                    for t in output::timeline::rows(one) {
+                        self.timeline.push(t)?;
+                    }
                 }
                 k => output::write_kind_rows(&mut self.stdout, self.format, k, one)?,
             }
@@ -378,13 +408,20 @@ impl Sink {
             )?;
         } else {
             let kind = self.common.records.unwrap_or(self.main);
-            self.timeline
-                .sort_by_cached_key(|t| output::timeline_sort_key(&t.datetime));
+            let timeline = self.timeline;
             match kind {
-                RecordKind::Timeline => {
-                    output::write_timeline_rows(&mut self.stdout, self.format, &self.timeline)?
-                }
-                RecordKind::All => output::write_timeline_all(&mut self.stdout, &self.timeline)?,
+                RecordKind::Timeline => output::timeline::write_sorted(
+                    &mut self.stdout,
+                    self.format,
+                    false,
+                    timeline.finish()?,
+                )?,
+                RecordKind::All => output::timeline::write_sorted(
+                    &mut self.stdout,
+                    self.format,
+                    true,
+                    timeline.finish()?,
+                )?,
                 _ => {}
             }
         }

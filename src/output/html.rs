@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::model::{FileRecord, Finding, InputReport, ProcessRecord};
+use crate::model::{EntryRecord, FileRecord, Finding, InputReport, ProcessRecord};
 
 /// The processes drawn in the boot-chain picture and listed in the boot chain.
 const BOOT_CHAIN: [&str; 6] = [
@@ -54,9 +54,229 @@ pub fn render(reports: &[InputReport]) -> String {
     findings(&mut h, reports);
     session_manager(&mut h, reports);
     flagged_files(&mut h, reports);
+    processes(&mut h, reports);
+    tail(&mut h);
+    h
+}
+
+fn head(h: &mut String, title: &str, reports: &[InputReport]) {
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head><body>\n<h1>{}</h1>\n",
+        esc(title),
+        esc(title)
+    );
+    let _ = writeln!(
+        h,
+        "<p class=\"sub\">{}</p>",
+        esc(&crate::commands::summary_line(reports))
+    );
+}
+
+fn tail(h: &mut String) {
     h.push_str("<script>");
     h.push_str(JS);
     h.push_str("</script>\n</body></html>\n");
+}
+
+/// The most process rows one report lists: a dump has hundreds, but an event log's
+/// history can hold millions of creations.
+pub const MAX_PROCESS_ROWS: usize = 5_000;
+
+/// Every process of the batch (`mem ps`), in a sortable table, bounded.
+fn processes(h: &mut String, reports: &[InputReport]) {
+    let all: Vec<&ProcessRecord> = reports.iter().flat_map(|r| &r.processes).collect();
+    if all.is_empty() {
+        return;
+    }
+    let _ = writeln!(h, "<h2 id=\"processes\">Processes ({})</h2>", all.len());
+    h.push_str("<table id=\"process-list\" class=\"sortable\"><thead><tr><th>input</th><th>pid</th><th>ppid</th><th>name</th><th>session</th><th>created</th><th>exited</th><th>found by</th><th>user</th><th>image path</th><th>command line</th></tr></thead><tbody>\n");
+    for p in all.iter().take(MAX_PROCESS_ROWS) {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td data-key=\"{}\">{}</td><td data-key=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&p.input),
+            p.pid,
+            p.pid,
+            p.ppid,
+            p.ppid,
+            esc(&p.name),
+            esc(&p.session),
+            esc(&p.create_time),
+            esc(&p.exit_time),
+            esc(&p.found_by),
+            esc(&p.user_name),
+            esc(&p.image_path),
+            esc(&p.command_line)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    if all.len() > MAX_PROCESS_ROWS {
+        let _ = writeln!(
+            h,
+            "<p class=\"sub\">{} more processes not shown: the CSV or JSONL output lists them all.</p>",
+            all.len() - MAX_PROCESS_ROWS
+        );
+    }
+}
+
+/// `mem ps --tree --html`: the report, with the process tree of each dump as the
+/// terminal shows it (`trees`: input, tree text).
+pub fn render_tree(reports: &[InputReport], trees: &[(String, String)]) -> String {
+    let mut h = String::new();
+    head(&mut h, "smss-triage mem ps --tree", reports);
+    summary(&mut h, reports);
+    h.push_str("<h2 id=\"process-tree\">Process trees</h2>\n");
+    for (input, tree) in trees {
+        let _ = writeln!(
+            h,
+            "<h3 class=\"mono\">{}</h3><pre class=\"tree\">{}</pre>",
+            esc(input),
+            esc(tree)
+        );
+    }
+    boot_chains(&mut h, reports);
+    findings(&mut h, reports);
+    processes(&mut h, reports);
+    tail(&mut h);
+    h
+}
+
+/// What `disk ls --html` keeps of one volume's listing: counts of everything, and the
+/// entries that matter (boot-chain names, their lookalikes, names in the wrong place),
+/// so that a volume of millions of entries makes a page of kilobytes.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub input: String,
+    pub volume: String,
+    pub entries: u64,
+    pub deleted: u64,
+    pub directories: u64,
+    pub with_streams: u64,
+    /// (entry, why it is shown; "" for a boot-chain name in its genuine place)
+    pub shown: Vec<(EntryRecord, String)>,
+    /// Entries that matter beyond [`MAX_LISTED`]: counted, not kept.
+    pub not_shown: u64,
+}
+
+/// The most entries one volume's listing keeps for the report.
+pub const MAX_LISTED: usize = 2_000;
+
+impl Listing {
+    /// Count one entry, and keep it when it matters.
+    pub fn add(&mut self, e: &EntryRecord) {
+        self.entries += 1;
+        self.deleted += u64::from(e.deleted);
+        self.directories += u64::from(e.directory);
+        self.with_streams += u64::from(!e.streams.is_empty());
+        if e.directory {
+            return;
+        }
+        let name = e.path.rsplit(['\\', '/']).next().unwrap_or(&e.path);
+        let why = if let Some(p) = crate::names::protected_name(name) {
+            let dir = &e.path[..e.path.len() - name.len()];
+            if crate::names::is_genuine_location(p, dir, true) {
+                String::new()
+            } else {
+                format!("{p} outside its genuine place")
+            }
+        } else if let Some((p, how)) = crate::names::lookalike(name) {
+            format!("looks like {p} ({})", how.describe())
+        } else if let Some(p) = e
+            .streams
+            .split(';')
+            .find_map(|st| crate::names::protected_name(st.trim_start_matches(':')))
+        {
+            format!("alternate data stream named {p}")
+        } else {
+            return;
+        };
+        if self.shown.len() < MAX_LISTED {
+            self.shown.push((e.clone(), why));
+        } else {
+            self.not_shown += 1;
+        }
+    }
+}
+
+/// `disk ls --html`: the inputs, the volumes, and per volume its counts and the entries
+/// that matter.
+pub fn render_listing(reports: &[InputReport], listings: &[Listing]) -> String {
+    let mut h = String::new();
+    head(&mut h, "smss-triage disk ls", reports);
+    summary(&mut h, reports);
+    let volumes: Vec<_> = reports.iter().flat_map(|r| &r.volumes).collect();
+    if !volumes.is_empty() {
+        let _ = writeln!(h, "<h2>Volumes ({})</h2>", volumes.len());
+        h.push_str("<table><thead><tr><th>location</th><th>container</th><th>partition</th><th>offset</th><th>size</th><th>type</th><th>file system</th><th>MFT records</th></tr></thead><tbody>\n");
+        for v in volumes {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&v.location),
+                esc(&v.container),
+                v.partition,
+                v.offset,
+                v.size,
+                esc(&v.partition_type),
+                esc(&v.file_system),
+                v.mft_records
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    for l in listings {
+        let _ = writeln!(
+            h,
+            "<h2 class=\"mono\">{}</h2><p>{} entries: {} deleted, {} directories, {} with alternate data streams.</p>",
+            esc(&l.volume),
+            l.entries,
+            l.deleted,
+            l.directories,
+            l.with_streams
+        );
+        if l.shown.is_empty() {
+            h.push_str("<p>No boot-chain names and no lookalikes of them on this volume.</p>\n");
+            continue;
+        }
+        let flagged = l.shown.iter().filter(|(_, why)| !why.is_empty()).count();
+        let _ = writeln!(
+            h,
+            "<h3>Boot-chain names and lookalikes ({}, {} flagged)</h3>",
+            l.shown.len() as u64 + l.not_shown,
+            flagged
+        );
+        h.push_str("<table class=\"sortable entries\"><thead><tr><th>path</th><th>why shown</th><th>MFT entry</th><th>deleted</th><th>size</th><th>$SI created</th><th>$SI modified</th><th>$FN created</th><th>$FN modified</th><th>streams</th><th>flags</th></tr></thead><tbody>\n");
+        for (e, why) in &l.shown {
+            let _ = writeln!(
+                h,
+                "<tr{}><td class=\"mono\">{}</td><td>{}</td><td data-key=\"{}\">{}</td><td>{}</td><td data-key=\"{}\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
+                if why.is_empty() { "" } else { " class=\"flagged\"" },
+                esc(&e.path),
+                esc(if why.is_empty() { "boot-chain name" } else { why }),
+                e.mft_entry,
+                e.mft_entry,
+                if e.deleted { "deleted" } else { "" },
+                e.size,
+                e.size,
+                esc(&e.si_created),
+                esc(&e.si_modified),
+                esc(&e.fn_created),
+                esc(&e.fn_modified),
+                esc(&e.streams),
+                esc(&e.flags)
+            );
+        }
+        h.push_str("</tbody></table>\n");
+        if l.not_shown > 0 {
+            let _ = writeln!(
+                h,
+                "<p class=\"sub\">{} more such entries not shown: `disk ls` CSV lists every entry.</p>",
+                l.not_shown
+            );
+        }
+    }
+    tail(&mut h);
     h
 }
 
@@ -215,8 +435,11 @@ fn boot_chains(h: &mut String, reports: &[InputReport]) {
             }
             let _ = writeln!(h, "<h3>{}</h3>", esc(&title));
             // A loose dump's input line says when it was taken: the end of open bars.
+            // Typed when analysed in this run; from the detail text after `merge`.
             let dump_time = if location.is_empty() {
-                taken(&r.input.detail)
+                r.dump_time
+                    .map(crate::time::FileTime::unix_f64)
+                    .or_else(|| taken(&r.input.detail))
             } else {
                 None
             };
@@ -505,6 +728,8 @@ svg .bar{fill:#3b6ea5}svg .bar.open{fill:#e6550d;opacity:.75}
 .key{display:inline-block;width:2em;height:.8em;background:#3b6ea5}.key.open{background:#e6550d;opacity:.75}
 svg .grid{stroke:#ddd}svg .axis,svg .lbl{font:11px ui-monospace,monospace;fill:#333}
 table.facts th{background:#f7f7f7;width:14em}
+pre.tree{font:12px/1.3 ui-monospace,monospace;background:#fafafa;border:1px solid #ddd;padding:.5em;overflow-x:auto}
+tr.flagged td{background:#fff0e8}
 "#;
 
 const JS: &str = r#"
@@ -553,6 +778,34 @@ mod tests {
             esc("<script>alert('x')</script>&\"\u{1b}"),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;\\u{1b}"
         );
+    }
+
+    #[test]
+    fn a_huge_listing_keeps_counts_and_a_bounded_page() {
+        let mut l = Listing {
+            volume: "big.E01 › p2 NTFS".into(),
+            ..Default::default()
+        };
+        for i in 0..200_000u64 {
+            let path = if i % 20 == 0 {
+                format!("\\Users\\u{i}\\smss.exe")
+            } else {
+                format!("\\Data\\file{i}.dat")
+            };
+            l.add(&EntryRecord {
+                path,
+                mft_entry: i,
+                deleted: i % 3 == 0,
+                ..Default::default()
+            });
+        }
+        assert_eq!(l.entries, 200_000);
+        assert_eq!(l.shown.len(), MAX_LISTED);
+        assert_eq!(l.not_shown, 10_000 - MAX_LISTED as u64);
+        let page = render_listing(&[], &[l]);
+        assert!(page.len() < 2_000_000, "{} bytes", page.len());
+        assert!(page.contains("200000 entries"));
+        assert!(page.contains("8000 more such entries not shown"));
     }
 
     #[test]

@@ -204,10 +204,352 @@ pub(crate) fn sort_key(t: &str) -> (String, u64) {
     (head.to_string(), nanos)
 }
 
+/// Rows a sorted run holds in memory before it is spilled (about 300 bytes a row:
+/// some 30 MiB). `SMSS_TIMELINE_RUN_ROWS` overrides it (tests exercise the spill path).
+pub const RUN_ROWS: usize = 100_000;
+/// Runs merged at once; more are merged in steps (consecutive runs, so order holds).
+const FAN_IN: usize = 64;
+
+/// The timeline's sort with bounded memory: an external merge sort. Rows are pushed in
+/// record order; every [`RUN_ROWS`] rows are sorted (stable) and written to a run file
+/// (header-less CSV) in `dir`; [`Sorter::finish`] merges the runs k ways, ties going
+/// to the earlier run, so the result is exactly the stable sort of all rows. The run
+/// files are removed when the sorter (or its [`Sorted`] iterator) is dropped.
+pub struct Sorter {
+    dir: std::path::PathBuf,
+    run_rows: usize,
+    buf: Vec<TimelineRecord>,
+    runs: Runs,
+}
+
+/// Run files, removed on drop.
+#[derive(Default)]
+struct Runs {
+    paths: Vec<std::path::PathBuf>,
+}
+
+impl Drop for Runs {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Sorter {
+    /// A sorter spilling to `dir` (the `--out` directory, or `$TMPDIR`).
+    pub fn new(dir: &std::path::Path) -> Sorter {
+        let run_rows = std::env::var("SMSS_TIMELINE_RUN_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or(RUN_ROWS);
+        Sorter::with_run_rows(dir, run_rows)
+    }
+
+    /// A sorter whose runs hold `run_rows` rows (at least 1).
+    pub fn with_run_rows(dir: &std::path::Path, run_rows: usize) -> Sorter {
+        Sorter {
+            dir: dir.to_path_buf(),
+            run_rows: run_rows.max(1),
+            buf: Vec::new(),
+            runs: Runs::default(),
+        }
+    }
+
+    /// One row, in record order.
+    pub fn push(&mut self, row: TimelineRecord) -> anyhow::Result<()> {
+        self.buf.push(row);
+        if self.buf.len() >= self.run_rows {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Rows of a spill file (header-less CSV in `TimelineRecord` field order).
+    pub fn push_spill(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        if !path.exists() {
+            return Ok(());
+        }
+        for row in RunReader::open(path)? {
+            self.push(row?)?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        self.buf.sort_by_cached_key(|t| sort_key(&t.datetime));
+        let path = self.run_path();
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create a timeline run", path.display()))?;
+        self.runs.paths.push(path.clone());
+        let mut cw = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(std::io::BufWriter::new(file));
+        for r in self.buf.drain(..) {
+            cw.serialize(&r)?;
+        }
+        cw.flush()
+            .with_context(|| format!("{}: write failed", path.display()))?;
+        Ok(())
+    }
+
+    fn run_path(&self) -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        self.dir
+            .join(format!(".timeline.run-{}-{n}.csv", std::process::id()))
+    }
+
+    /// Every row pushed, sorted by time (stable).
+    pub fn finish(mut self) -> anyhow::Result<Sorted> {
+        if self.runs.paths.is_empty() {
+            // Everything fits in one run: no file at all.
+            self.buf.sort_by_cached_key(|t| sort_key(&t.datetime));
+            return Ok(Sorted {
+                heads: Vec::new(),
+                readers: Vec::new(),
+                mem: std::mem::take(&mut self.buf).into_iter(),
+                _runs: Runs::default(),
+            });
+        }
+        if !self.buf.is_empty() {
+            self.spill()?;
+        }
+        let mut runs = std::mem::take(&mut self.runs);
+        while runs.paths.len() > FAN_IN {
+            let first: Vec<std::path::PathBuf> = runs.paths.drain(..FAN_IN).collect();
+            let path = self.run_path();
+            let merged = Sorted::open(Runs { paths: first })?;
+            let file = std::fs::File::create(&path)?;
+            runs.paths.insert(0, path);
+            let mut cw = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(std::io::BufWriter::new(file));
+            for r in merged {
+                cw.serialize(&r?)?;
+            }
+            cw.flush()?;
+        }
+        Sorted::open(runs)
+    }
+}
+
+/// The rows of one run file.
+struct RunReader {
+    rd: csv::Reader<std::io::BufReader<std::fs::File>>,
+    rec: csv::StringRecord,
+}
+
+impl RunReader {
+    fn open(path: &std::path::Path) -> anyhow::Result<RunReader> {
+        use anyhow::Context;
+        let f = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        Ok(RunReader {
+            rd: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(std::io::BufReader::new(f)),
+            rec: csv::StringRecord::new(),
+        })
+    }
+}
+
+impl Iterator for RunReader {
+    type Item = anyhow::Result<TimelineRecord>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.rd.read_record(&mut self.rec) {
+            Ok(false) => None,
+            Err(e) => Some(Err(e.into())),
+            Ok(true) => {
+                let g = |i: usize| self.rec.get(i).unwrap_or("").to_string();
+                Some(Ok(TimelineRecord {
+                    message: g(0),
+                    datetime: g(1),
+                    timestamp_desc: g(2),
+                    input: g(3),
+                    host: g(4),
+                    source: g(5),
+                    derived_from: g(6),
+                    location: g(7),
+                }))
+            }
+        }
+    }
+}
+
+/// Sorted rows from a [`Sorter`]: a k-way merge of its runs (or its one in-memory run).
+pub struct Sorted {
+    /// The next row of each run with its key, `None` once the run is done.
+    heads: Vec<Option<((String, u64), TimelineRecord)>>,
+    readers: Vec<RunReader>,
+    mem: std::vec::IntoIter<TimelineRecord>,
+    _runs: Runs,
+}
+
+impl Sorted {
+    fn open(runs: Runs) -> anyhow::Result<Sorted> {
+        let mut readers = Vec::with_capacity(runs.paths.len());
+        for p in &runs.paths {
+            readers.push(RunReader::open(p)?);
+        }
+        let mut heads = Vec::with_capacity(readers.len());
+        for r in &mut readers {
+            heads.push(match r.next().transpose()? {
+                Some(row) => Some((sort_key(&row.datetime), row)),
+                None => None,
+            });
+        }
+        Ok(Sorted {
+            heads,
+            readers,
+            mem: Vec::new().into_iter(),
+            _runs: runs,
+        })
+    }
+}
+
+impl Iterator for Sorted {
+    type Item = anyhow::Result<TimelineRecord>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.readers.is_empty() {
+            return self.mem.next().map(Ok);
+        }
+        // The smallest key; on a tie the earliest run (strict `<`), which keeps the
+        // sort stable. A linear pick: at most FAN_IN runs.
+        let mut best: Option<usize> = None;
+        for (i, h) in self.heads.iter().enumerate() {
+            if let Some((k, _)) = h {
+                match best.and_then(|b| self.heads[b].as_ref()) {
+                    Some((bk, _)) if bk <= k => {}
+                    _ => best = Some(i),
+                }
+            }
+        }
+        let i = best?;
+        let next = match self.readers[i].next().transpose() {
+            Ok(n) => n.map(|row| (sort_key(&row.datetime), row)),
+            Err(e) => return Some(Err(e)),
+        };
+        let (_, row) = std::mem::replace(&mut self.heads[i], next)?;
+        Some(Ok(row))
+    }
+}
+
+/// Sorted timeline rows to `w`, streamed: CSV with its header, JSONL, a table (held:
+/// tables are for terminals), or (`all`) JSONL lines with `"record":"timeline"` first,
+/// as in a `--records all` stream. Byte for byte what the in-memory writers produce.
+pub fn write_sorted<W: std::io::Write>(
+    w: &mut W,
+    format: crate::output::OutputFormat,
+    all: bool,
+    rows: impl Iterator<Item = anyhow::Result<TimelineRecord>>,
+) -> anyhow::Result<()> {
+    use crate::output::OutputFormat;
+    if all {
+        let mut line = Vec::new();
+        for r in rows {
+            line.clear();
+            serde_json::to_writer(&mut line, &r?)?;
+            let rest = line.strip_prefix(b"{").unwrap_or(&line);
+            w.write_all(b"{\"record\":\"timeline\"")?;
+            if rest != b"}" {
+                w.write_all(b",")?;
+            }
+            w.write_all(rest)?;
+            w.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    match format {
+        OutputFormat::Csv => {
+            w.write_all(crate::output::csv_header::<TimelineRecord>()?.as_bytes())?;
+            let mut cw = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *w);
+            for r in rows {
+                cw.serialize(r?)?;
+            }
+            cw.flush()?;
+        }
+        OutputFormat::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *w, &r?)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        OutputFormat::Table => {
+            let rows = rows.collect::<anyhow::Result<Vec<_>>>()?;
+            crate::output::write_timeline_rows(w, format, &rows)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ExecutionRecord, ProcessRecord};
+
+    fn row(i: usize, t: &str) -> TimelineRecord {
+        TimelineRecord {
+            message: format!("row {i}, \"quoted\"\nsecond line"),
+            datetime: t.to_string(),
+            timestamp_desc: "d".into(),
+            input: format!("in{}", i % 7),
+            ..Default::default()
+        }
+    }
+
+    /// The external sort against the in-memory stable sort, through every writer, with
+    /// runs of 1, 3 and 10 rows (many runs, cascaded merges, ties across runs).
+    #[test]
+    fn external_sort_is_the_stable_sort() {
+        let times = [
+            "2024-01-01T00:00:05Z",
+            "2024-01-01T00:00:05.5000000Z",
+            "2023-12-31T23:59:59Z",
+            "2024-01-01T00:00:05.0000000Z",
+            "",
+            "2024-01-01T00:00:04.9Z",
+        ];
+        let rows: Vec<TimelineRecord> = (0..200)
+            .map(|i| row(i, times[(i * 7 + i / 3) % times.len()]))
+            .collect();
+        let mut expect = rows.clone();
+        expect.sort_by_cached_key(|t| sort_key(&t.datetime));
+        let dir = tempfile::tempdir().unwrap();
+        for run in [1, 3, 10, 1000] {
+            for (format, all) in [
+                (crate::output::OutputFormat::Csv, false),
+                (crate::output::OutputFormat::Jsonl, false),
+                (crate::output::OutputFormat::Jsonl, true),
+            ] {
+                let mut s = Sorter::with_run_rows(dir.path(), run);
+                for r in rows.clone() {
+                    s.push(r).unwrap();
+                }
+                let mut got = Vec::new();
+                write_sorted(&mut got, format, all, s.finish().unwrap()).unwrap();
+                let mut want = Vec::new();
+                if all {
+                    crate::output::write_timeline_all(&mut want, &expect).unwrap();
+                } else {
+                    crate::output::write_timeline_rows(&mut want, format, &expect).unwrap();
+                }
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap(),
+                    "run {run} {format:?} all={all}"
+                );
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert!(left.is_empty(), "run files removed: {left:?}");
+        }
+    }
 
     #[test]
     fn rows_are_sorted_and_untimed_facts_dropped() {

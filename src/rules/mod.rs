@@ -6,6 +6,7 @@ pub mod file;
 pub mod history;
 pub mod process;
 pub mod registry;
+pub mod windows;
 
 use crate::model::Severity;
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::RuleInfo;
 use crate::model::{Finding, ProcessRecord, Severity};
 use crate::names;
+use crate::time::FileTime;
 
 pub const RULES: &[RuleInfo] = &[
     RuleInfo { id: "SMSS-PATH", severity: Severity::High, attack: "T1036.005", applies_to: "process", summary: "smss.exe whose image is not \\Windows\\System32\\smss.exe" },
@@ -63,24 +64,9 @@ fn subject(p: &ProcessRecord) -> String {
     format!("pid {} {}", p.pid, p.name)
 }
 
-/// Seconds since the epoch from our ISO-8601 UTC form (`2024-01-02T03:04:05[.ffffff]Z`).
-pub fn iso_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[10] != b'T' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    Some(days * 86400 + hh * 3600 + mm * 60 + ss)
+/// Seconds since the epoch of a process's creation, typed by the analyser.
+fn created(p: &ProcessRecord) -> Option<i64> {
+    p.created.map(FileTime::unix_seconds)
 }
 
 /// The file name a process runs: the last component of the kernel's image path, else
@@ -95,7 +81,7 @@ fn exe_name(p: &ProcessRecord) -> String {
 }
 
 fn is_live(p: &ProcessRecord) -> bool {
-    p.exit_time.is_empty()
+    p.exited.is_none()
 }
 
 /// The path below the volume: `\Device\HarddiskVolume3\Windows\x`, `C:\Windows\x`,
@@ -129,38 +115,35 @@ pub fn parent_of<'a>(
     p: &ProcessRecord,
     by_pid: &HashMap<u64, Vec<&'a ProcessRecord>>,
 ) -> Option<&'a ProcessRecord> {
-    let child_t = iso_seconds(&p.create_time);
+    let child_t = created(p);
     by_pid
         .get(&p.ppid)?
         .iter()
         .copied()
         .filter(|c| !std::ptr::eq(*c, p))
-        .filter(|c| match (iso_seconds(&c.create_time), child_t) {
+        .filter(|c| match (created(c), child_t) {
             (Some(pt), Some(ct)) => pt <= ct,
             _ => true,
         })
-        .max_by_key(|c| iso_seconds(&c.create_time))
+        .max_by_key(|c| created(c))
 }
 
-/// Run every process rule over the processes of one dump. `dump_time` (ISO-8601) is when
-/// the dump was taken, when the image says; else the newest process creation stands in.
-pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
+/// Run every process rule over the processes of one dump. `dump_time` is when the dump
+/// was taken, when the image says; else the newest process creation stands in.
+pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut by_pid: HashMap<u64, Vec<&ProcessRecord>> = HashMap::new();
     for p in procs {
         by_pid.entry(p.pid).or_default().push(p);
     }
-    let system_time = procs
-        .iter()
-        .find(|p| p.pid == 4)
-        .and_then(|p| iso_seconds(&p.create_time));
-    let (now, clock) = match dump_time.and_then(iso_seconds) {
+    let system_time = procs.iter().find(|p| p.pid == 4).and_then(created);
+    let (now, clock) = match dump_time
+        .and_then(FileTime::get)
+        .map(FileTime::unix_seconds)
+    {
         Some(t) => (Some(t), "the dump was taken"),
         None => (
-            procs
-                .iter()
-                .filter_map(|p| iso_seconds(&p.create_time))
-                .max(),
+            procs.iter().filter_map(created).max(),
             "the newest process started",
         ),
     };
@@ -236,7 +219,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
                     "the master smss.exe has no session; this one belongs to a session".into(),
                 ));
             }
-            if let (Some(sys), Some(t)) = (system_time, iso_seconds(&p.create_time)) {
+            if let (Some(sys), Some(t)) = (system_time, created(p)) {
                 if t - sys > SMSS_LATE_SECONDS {
                     out.push(finding("SMSS-LATE", Severity::Medium, p, format!("created {}s after System", t - sys), format!("the master smss.exe starts within seconds of boot; this one started {} s after System", t - sys)));
                 }
@@ -255,7 +238,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
                 ));
             }
             if is_live(p) {
-                if let (Some(t), Some(n)) = (iso_seconds(&p.create_time), now) {
+                if let (Some(t), Some(n)) = (created(p), now) {
                     if n - t > SMSS_CHILD_LINGER_SECONDS {
                         out.push(finding("SMSS-INSTANCES", Severity::High, p, format!("live; started {} s before {clock}", n - t), format!("a session smss.exe still alive {} s after it started: session children exit once csrss and winlogon/wininit run", n - t)));
                     }
@@ -432,6 +415,21 @@ fn unexpected_smss_args(cmdline: &str, is_master: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the analyser does: the typed times beside the text.
+    fn fill(ps: &mut [ProcessRecord]) {
+        for r in ps {
+            r.created = FileTime::parse_iso(&r.create_time);
+            r.exited = FileTime::parse_iso(&r.exit_time);
+        }
+    }
+
+    /// The rules over records whose times the tests write as text.
+    fn check(ps: &[ProcessRecord], dump_time: Option<&str>) -> Vec<Finding> {
+        let mut ps = ps.to_vec();
+        fill(&mut ps);
+        super::check(&ps, dump_time.and_then(FileTime::parse_iso))
+    }
 
     fn p(pid: u64, ppid: u64, name: &str, session: &str, t: &str) -> ProcessRecord {
         ProcessRecord {
@@ -614,9 +612,19 @@ mod tests {
     }
 
     #[test]
-    fn iso_parse() {
-        assert_eq!(iso_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(iso_seconds("2024-05-01T08:00:01.5Z"), Some(1714550401));
-        assert_eq!(iso_seconds("garbage"), None);
+    fn rules_read_the_typed_times_not_the_text() {
+        // The same boot chain with the text cleared: the typed times still decide.
+        let mut ps = clean();
+        ps[2].exit_time.clear();
+        ps.push(p(900, 800, "x.exe", "1", "59"));
+        ps.last_mut().unwrap().create_time = "2024-05-01T09:00:00Z".into();
+        let want = rules(&check(&ps, None)).join(",");
+        let mut typed = ps.clone();
+        fill(&mut typed);
+        for r in &mut typed {
+            r.create_time = "garbage".into();
+            r.exit_time = "garbage".into();
+        }
+        assert_eq!(rules(&super::check(&typed, None)).join(","), want);
     }
 }

@@ -7,6 +7,8 @@ use super::RuleInfo;
 use crate::model::{Finding, Severity};
 use crate::names;
 
+use super::windows::{self, Genuine, WindowsRelease};
+
 pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         id: "REG-BOOTEXECUTE",
@@ -179,72 +181,6 @@ fn is_default_boot_entry(entry: &str) -> bool {
     })
 }
 
-/// ServerDlls csrss loads on Windows XP through 11.
-const KNOWN_SERVER_DLLS: &[&str] = &["basesrv", "winsrv", "sxssrv", "csrsrv", "consrv"];
-
-/// Names seen in KnownDLLs on Windows 7 to 11 (values and file names, lower case).
-const KNOWN_DLLS: &[&str] = &[
-    "advapi32",
-    "clbcatq",
-    "combase",
-    "comdlg32",
-    "coml2",
-    "difxapi",
-    "gdi32",
-    "gdiplus",
-    "iertutil",
-    "imagehlp",
-    "imm32",
-    "kernel32",
-    "lpk",
-    "msctf",
-    "msvcrt",
-    "normaliz",
-    "nsi",
-    "ole32",
-    "oleaut32",
-    "psapi",
-    "rpcrt4",
-    "sechost",
-    "setupapi",
-    "shcore",
-    "shell32",
-    "shlwapi",
-    "urlmon",
-    "user32",
-    "usp10",
-    "wininet",
-    "wldap32",
-    "ws2_32",
-    "wow64",
-    "wow64cpu",
-    "wow64win",
-    "wowarmhw",
-    "xtajit",
-    "wow64base",
-    "wow64con",
-    "xtajit64",
-    "_wow64",
-    "_wow64cpu",
-    "_wow64win",
-    "_wowarmhw",
-    "_xtajit",
-    "_wow64base",
-    "_wow64con",
-    "comctl32",
-    "kernelbase",
-    "ntdll",
-    "gdi32full",
-    "win32u",
-    "msvcp_win",
-    "ucrtbase",
-    "bcryptprimitives",
-    "cfgmgr32",
-    "windows.storage",
-    "crypt32",
-    "profapi",
-];
-
 /// Binaries whose replacement or deletion at boot is an attack on the boot chain.
 fn is_protected_target(path: &str) -> bool {
     let name = path
@@ -273,11 +209,23 @@ fn is_protected_target(path: &str) -> bool {
         )
         || name
             .strip_suffix(".dll")
-            .is_some_and(|stem| KNOWN_DLLS.contains(&stem))
+            .is_some_and(windows::is_known_dll_of_any)
 }
 
+/// [`check_session_manager_on`] for a hive whose Windows release is unknown: a
+/// KnownDLL or ServerDll is genuine when any release from XP to 11 lists it.
 pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
+    check_session_manager_on(sm, None)
+}
+
+/// The Session Manager rules for one control set of a hive of `release` (from the
+/// SOFTWARE hive's `CurrentVersion` beside it; `None` when unknown).
+pub fn check_session_manager_on(
+    sm: &SessionManagerFacts,
+    release: Option<WindowsRelease>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
+    let on = release.map(|r| format!(" on {r}")).unwrap_or_default();
     let subject = |value: &str| format!("{}\\{value}", sm.key);
     let cs = if sm.current {
         format!("{} (current)", sm.control_set)
@@ -329,15 +277,24 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
         }
     }
     for dll in &sm.server_dlls {
-        if !KNOWN_SERVER_DLLS.contains(&dll.to_ascii_lowercase().as_str()) {
-            out.push(finding(
-                "REG-SUBSYSTEM-SERVERDLL",
+        let (sev, why) = match windows::server_dll(dll, release) {
+            Genuine::Yes => continue,
+            Genuine::No => (
                 Severity::High,
-                format!("{}\\SubSystems\\Windows", sm.key),
-                format!("control_set={cs}; ServerDll={dll}"),
-                format!("csrss is told to load ServerDll \"{dll}\", which Windows does not use: code in csrss runs as SYSTEM in every session"),
-            ));
-        }
+                format!("csrss is told to load ServerDll \"{dll}\", which no Windows from XP to 11 uses: code in csrss runs as SYSTEM in every session"),
+            ),
+            Genuine::OtherReleases(r) => (
+                Severity::Medium,
+                format!("csrss is told to load ServerDll \"{dll}\"{on}, where Windows does not use it (only {})", windows::names(&r)),
+            ),
+        };
+        out.push(finding(
+            "REG-SUBSYSTEM-SERVERDLL",
+            sev,
+            format!("{}\\SubSystems\\Windows", sm.key),
+            format!("control_set={cs}; ServerDll={dll}"),
+            why,
+        ));
     }
     if let Some(k) = &sm.subsystem_kmode {
         let normal = k.eq_ignore_ascii_case(r"\SystemRoot\System32\win32k.sys")
@@ -383,10 +340,18 @@ pub fn check_session_manager(sm: &SessionManagerFacts) -> Vec<Finding> {
                 Severity::High,
                 format!("KnownDLL {name} is mapped to another DLL (\"{data}\")"),
             )
-        } else if !KNOWN_DLLS.contains(&stem) {
-            (Severity::Medium, format!("KnownDLL \"{data}\" is not a Windows system DLL: it is preloaded into every process"))
         } else {
-            continue;
+            match windows::known_dll(stem, release) {
+                Genuine::Yes => continue,
+                Genuine::No => (
+                    Severity::Medium,
+                    format!("KnownDLL \"{data}\" is not a Windows system DLL (no Windows from XP to 11 lists it{on}): it is preloaded into every process"),
+                ),
+                Genuine::OtherReleases(r) => (
+                    Severity::Low,
+                    format!("KnownDLL \"{data}\" is listed{on}, where Windows does not list it (only {}): it is preloaded into every process", windows::names(&r)),
+                ),
+            }
         };
         out.push(finding(
             "REG-KNOWNDLLS",

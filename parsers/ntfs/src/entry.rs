@@ -97,6 +97,9 @@ pub struct ScanStats {
     pub extension: u64,
     /// Record-level problems (bounded to the first 10,000), each with entry and offset.
     pub errors: Vec<String>,
+    /// The enumeration stopped at its deadline ([`crate::Ntfs::for_each_entry_until`]):
+    /// the entries handed out so far are all there is.
+    pub timed_out: bool,
 }
 
 pub(crate) const TAG_WOF: u32 = 0x8000_0017;

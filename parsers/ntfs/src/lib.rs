@@ -407,6 +407,16 @@ impl Ntfs {
         self.inner.mft.for_each_entry(f)
     }
 
+    /// [`Ntfs::for_each_entry`] with a time budget: stops at `deadline` (checked every
+    /// batch), hands out what was parsed, and sets [`ScanStats::timed_out`].
+    pub fn for_each_entry_until(
+        &self,
+        deadline: triage_source::Deadline,
+        f: impl FnMut(&[Entry]),
+    ) -> Result<ScanStats> {
+        self.inner.mft.for_each_entry_until(deadline, f)
+    }
+
     fn upcase(&self) -> impl Fn(u16) -> u16 + '_ {
         move |c: u16| match &self.inner.upcase {
             Some(t) => t.get(c as usize).copied().unwrap_or(c),
@@ -779,33 +789,14 @@ impl Siblings for DirSiblings {
     }
 }
 
-/// A FILETIME (100 ns since 1601-01-01 UTC) as `YYYY-MM-DD HH:MM:SS.fffffff`.
+/// A FILETIME (100 ns since 1601-01-01 UTC) as `YYYY-MM-DD HH:MM:SS.fffffff`, the form
+/// sleuthkit's `istat` prints (the calendar is `triage_bytes::FileTime`'s).
 pub fn format_filetime(ft: u64) -> String {
-    let secs = ft / 10_000_000;
-    let frac = ft % 10_000_000;
-    let days = secs / 86400;
-    let rem = secs % 86400;
-    // 1601-01-01 is 134,774 days before 1970-01-01; 719,468 days from 0000-03-01 to 1970.
-    let (y, m, d) = civil(days as i64 - 134_774 + 719_468);
+    let c = triage_bytes::FileTime(ft).civil();
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{frac:07}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:07}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second, c.ticks
     )
-}
-
-fn civil(z: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's civil_from_days, with z counting days from 0000-03-01.
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The readers are shared across threads: a compile-time check.

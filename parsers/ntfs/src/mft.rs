@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use triage_source::{read_exact_at, read_lossy, ByteSource, Location, Result, Source, SourceError};
+use triage_source::{
+    read_exact_at, read_lossy, ByteSource, Deadline, Location, Result, Source, SourceError,
+};
 
 use crate::data::{Clusters, FileData};
 use crate::entry::{self, Entry, ScanStats};
@@ -443,12 +445,28 @@ impl Mft {
     /// already) so that pass 2 does not read the `$MFT` again: on EWF, VMDK or qcow2 that
     /// halves the bytes decoded. Kept only up to [`KEEP_MFT_MAX`] bytes.
     #[allow(clippy::type_complexity)]
-    fn path_index_keeping(&self, keep: bool) -> (PathIndex, Vec<Option<(Vec<u8>, Vec<String>)>>) {
+    fn path_index_keeping(
+        &self,
+        keep: bool,
+        deadline: &Deadline,
+    ) -> (PathIndex, Vec<Option<(Vec<u8>, Vec<String>)>>) {
         let batches = self.count.div_ceil(BATCH);
         let keep = keep && self.count.saturating_mul(self.record_size as u64) <= KEEP_MFT_MAX;
         let (parts, kept): (Vec<Batch>, Vec<Option<(Vec<u8>, Vec<String>)>>) = (0..batches)
             .into_par_iter()
             .map(|b| {
+                // Past the deadline the rest of pass 1 is skipped (the caller checks the
+                // deadline again before pass 2 and hands out nothing).
+                if deadline.expired() {
+                    return (
+                        Batch {
+                            nodes: Vec::new(),
+                            arena: String::new(),
+                            present: 0,
+                        },
+                        None,
+                    );
+                }
                 let first = b * BATCH;
                 let cnt = BATCH.min(self.count - first);
                 let mut errs = Vec::new();
@@ -495,18 +513,39 @@ impl Mft {
 
     /// Every record, parsed in parallel; `f` gets batches in MFT order. Paths come from
     /// the path index.
-    pub fn for_each_entry(&self, mut f: impl FnMut(&[Entry])) -> Result<ScanStats> {
-        let (idx, kept) = self.path_index_keeping(true);
+    pub fn for_each_entry(&self, f: impl FnMut(&[Entry])) -> Result<ScanStats> {
+        self.for_each_entry_until(Deadline::none(), f)
+    }
+
+    /// [`Mft::for_each_entry`] that stops at `deadline`: checked once per batch of
+    /// 1,024 records in pass 1 and before each window of 64 batches in pass 2. Entries
+    /// already parsed are still handed out; [`ScanStats::timed_out`] says it stopped.
+    /// A deadline met in pass 1 (the path index) hands out nothing: paths would be wrong.
+    pub fn for_each_entry_until(
+        &self,
+        deadline: Deadline,
+        mut f: impl FnMut(&[Entry]),
+    ) -> Result<ScanStats> {
+        let (idx, kept) = self.path_index_keeping(true, &deadline);
         let mut stats = ScanStats {
             records: self.count,
             ..ScanStats::default()
         };
+        if deadline.expired() {
+            stats.timed_out = true;
+            return Ok(stats);
+        }
         let batches = self.count.div_ceil(BATCH);
         // Window k+1 is parsed on the pool while the caller consumes window k here.
         let mut pending: Option<Vec<(Vec<Entry>, ScanStats)>> = None;
         let mut w = 0;
         loop {
-            let range = (w < batches).then(|| w..(w + WINDOW).min(batches));
+            let mut range = (w < batches).then(|| w..(w + WINDOW).min(batches));
+            if range.is_some() && deadline.expired() {
+                stats.timed_out = true;
+                range = None;
+                w = batches;
+            }
             if range.is_none() && pending.is_none() {
                 break;
             }

@@ -209,22 +209,7 @@ impl Attr<'_> {
     }
 }
 
-/// UTF-16LE bytes to a String (unpaired surrogates become U+FFFD).
-pub(crate) fn utf16(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() / 2);
-    push_utf16(&mut s, b);
-    s
-}
-
-/// Append UTF-16LE bytes to `s`; ASCII (most names) without the general decoder.
-pub(crate) fn push_utf16(s: &mut String, b: &[u8]) {
-    if b.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80) {
-        s.extend(b.chunks_exact(2).map(|c| c[0] as char));
-        return;
-    }
-    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    s.extend(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')));
-}
+pub(crate) use triage_bytes::utf16::{lossy as utf16, push_lossy as push_utf16};
 
 /// Walk the attributes of a record whose header was parsed. Stops at the end marker, at
 /// the used size, or at the first attribute that does not hold together (reported in

@@ -23,9 +23,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod cache;
+mod deadline;
 mod siblings;
 
 pub use cache::ChunkCache;
+pub use deadline::Deadline;
 pub use siblings::{LocalSiblings, NoSiblings, Siblings};
 
 /// Where a source is, as a chain from the outermost evidence file inwards.
