@@ -146,12 +146,6 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
     found
 }
 
-/// [`collect`] without the skipped list, for callers that only analyse files.
-pub fn collect_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let found = collect(paths);
-    (found.files, found.errors)
-}
-
 /// Why a path that is neither a regular file nor a directory is not read.
 fn special_reason(ft: &std::fs::FileType) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;

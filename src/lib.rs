@@ -4,16 +4,19 @@
 //! into records; `rules` turns records into findings; `output` prints. Each layer is
 //! tested alone.
 
+//! Public are the modules the binary (`main.rs`) and the integration tests use; the
+//! rest are the crate's own.
+
 pub mod analyse;
 pub mod batch;
 pub mod cli;
 pub mod commands;
-pub mod detect;
-pub mod evidence;
+mod detect;
+mod evidence;
 pub mod model;
-pub mod names;
+mod names;
 pub mod output;
-pub mod progress;
+mod progress;
 pub mod rules;
 pub mod sanitise;
 pub mod time;

@@ -390,11 +390,13 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
 /// System32` is not mistaken for `\Windows\System32`. A loose file's path (a triage
 /// collection `case/C/Windows/System32/smss.exe`) has an unknown root; there the path
 /// must end in a system directory with no user-writable place before it.
+#[cfg(test)]
 pub fn is_legitimate_dir(protected: &str, dir: &str) -> bool {
     is_genuine_location(protected, dir, false)
 }
 
-/// See [`is_legitimate_dir`]; `rooted` for paths inside a volume.
+/// Where a protected binary legitimately lives (see the tests' `is_legitimate_dir`);
+/// `rooted` for paths inside a volume.
 pub fn is_genuine_location(protected: &str, dir: &str, rooted: bool) -> bool {
     let d = normalise_dir(dir);
     let d = d.strip_prefix("c:").unwrap_or(&d).to_string();

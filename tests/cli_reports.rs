@@ -139,6 +139,13 @@ fn timeline_has_every_process_creation_of_a_generated_dump() {
     let system = truth.processes.iter().find(|p| p.pid == 4).unwrap();
     assert!(rows.iter().any(|r| r["timestamp_desc"] == "Boot time"
         && r["datetime"][..19] == system.create_time_iso[..19]));
+    // The dump time is the kernel clock memgen wrote (KUSER_SHARED_DATA.SystemTime).
+    let taken: Vec<_> = rows
+        .iter()
+        .filter(|r| r["timestamp_desc"] == "Memory dump taken")
+        .collect();
+    assert_eq!(taken.len(), 1, "one dump-time row");
+    assert_eq!(taken[0]["datetime"][..19], truth.system_time_iso[..19]);
 }
 
 #[test]

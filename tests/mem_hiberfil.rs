@@ -91,3 +91,79 @@ fn a_resumed_hiberfil_is_reported_not_analysed() {
     assert!(!err.contains("no Windows kernel found"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// A hiberfil.sys at the root of an NTFS volume (made by mkntfs, copied in by ntfs-3g's
+/// ntfscp) is analysed in place by `scan` of the volume: its processes are the generated
+/// image's, located inside the volume, and its masquerades raise their findings.
+#[test]
+fn a_hiberfil_on_an_ntfs_volume_is_analysed_in_place() {
+    let Some(shared) = shared_dir() else { return };
+    let (Some(mkntfs), Some(ntfscp)) = (
+        triage_testkit::tool("mkntfs"),
+        triage_testkit::tool("ntfscp"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut sc = Scenario::smss_masquerades(19041);
+    sc.memory_size = 64 << 20;
+    sc.seed = 17;
+    let isf = triage_memgen::resolve_isf(&sc, &shared.join("symbols")).unwrap();
+    let hiber = dir.path().join("hiber.bin");
+    let truth = write_image(&sc, &isf, &hiber, Format::HiberfilHuffman).unwrap();
+    let vol = dir.path().join("vol.raw");
+    std::fs::File::create(&vol)
+        .unwrap()
+        .set_len(192 << 20)
+        .unwrap();
+    let ok = std::process::Command::new(mkntfs)
+        .args(["-F", "-Q", "-q"])
+        .arg(&vol)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let ok = std::process::Command::new(ntfscp)
+        .arg("-f")
+        .arg(&vol)
+        .arg(&hiber)
+        .arg("/hiberfil.sys")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::cargo_bin("smss-triage")
+        .unwrap()
+        .args(["scan", "-q", "--format", "jsonl", "--records", "processes"])
+        .arg(&vol)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let recs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut got: Vec<(u64, String)> = recs
+        .iter()
+        .map(|r| {
+            assert!(
+                r["location"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("hiberfil.sys"),
+                "{r}"
+            );
+            (
+                r["pid"].as_u64().unwrap(),
+                r["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(u64, String)> = truth
+        .processes
+        .iter()
+        // The kernel keeps 15 characters of a name (EPROCESS.ImageFileName).
+        .map(|p| (p.pid, p.name.chars().take(15).collect()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{}", String::from_utf8_lossy(&out.stderr));
+}

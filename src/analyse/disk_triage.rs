@@ -199,6 +199,13 @@ pub fn triage(
     if !memory_images.is_empty() && spent("memory images on the volume", warnings) {
         memory_images.clear();
     }
+    if !spent("hiberfil.sys", warnings) {
+        for (name, entry, _) in &system_files {
+            if name.eq_ignore_ascii_case("hiberfil.sys") {
+                hibernation(vol_loc, ntfs, *entry, opts, report, warnings);
+            }
+        }
+    }
     for (c, format) in memory_images {
         t.notes.push(format!(
             "memory image {} ({format}, {})",
@@ -699,6 +706,42 @@ fn memory(
     })();
     match result {
         Ok(sub) => merge_located(report, sub, &loc, warnings),
+        Err(e) => warnings.push(format!("{loc}: {e:#}")),
+    }
+}
+
+/// `hiberfil.sys` with a valid header holds the memory of the last hibernation (or Fast
+/// Startup): it is analysed like a dump, in place: positioned reads through the NTFS
+/// stream, decompressing only the sets the analysis touches, never the whole file.
+fn hibernation(
+    vol_loc: &str,
+    ntfs: &Ntfs,
+    entry: u64,
+    opts: &Options,
+    report: &mut InputReport,
+    warnings: &mut Vec<String>,
+) {
+    let loc = format!("{vol_loc} › \\hiberfil.sys");
+    let result = (|| -> anyhow::Result<Option<InputReport>> {
+        let data = ntfs.open_stream(entry, "")?;
+        let mut head = vec![0u8; data.len().min(4096) as usize];
+        triage_source::read_exact_at(&data, 0, &mut head)?;
+        // WAKE, zeroed or an unknown layout: the note above already says what it holds.
+        if triage_physmem::hiberfil::probe(&head).reason().is_some() {
+            return Ok(None);
+        }
+        let src: Source = Arc::new(data);
+        let phys = triage_physmem::hiberfil::open_source(src)?;
+        let mut sub = InputReport::default();
+        let w = crate::analyse::mem::analyse_phys(&phys, opts, &mut sub)?;
+        if !w.is_empty() {
+            sub.input.detail.push_str(&format!("; {}", w.join("; ")));
+        }
+        Ok(Some(sub))
+    })();
+    match result {
+        Ok(Some(sub)) => merge_located(report, sub, &loc, warnings),
+        Ok(None) => {}
         Err(e) => warnings.push(format!("{loc}: {e:#}")),
     }
 }

@@ -39,7 +39,9 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     analyse_phys(phys.as_ref(), opts, report)
 }
 
-fn analyse_phys(
+/// The memory analysis of an opened physical address space (a loose dump, a memory image
+/// read from a disk image, or a hibernation file read in place).
+pub(crate) fn analyse_phys(
     phys: &dyn triage_physmem::PhysicalMemory,
     opts: &Options,
     report: &mut InputReport,
@@ -58,14 +60,20 @@ fn analyse_phys(
         Some(path) => Some(open_pagefile(phys, &info, path)?),
         None => None,
     };
-    let list = match triage_winproc::processes_paged(phys, &info, &popts, pagefiles.as_ref()) {
-        Ok(l) => l,
-        Err(e) => {
-            // The kernel facts above still stand: report them, partial.
-            warnings.push(format!("processes not read: {e}"));
-            return Ok(warnings);
-        }
-    };
+    // The per-input time budget (set by the batch driver on this thread): the walk and the
+    // scan check it, and the input is reported partial when they stop early.
+    let deadline = triage_source::Deadline::current();
+    let stop = || deadline.expired();
+    let list =
+        match triage_winproc::processes_paged_until(phys, &info, &popts, pagefiles.as_ref(), &stop)
+        {
+            Ok(l) => l,
+            Err(e) => {
+                // The kernel facts above still stand: report them, partial.
+                warnings.push(format!("processes not read: {e}"));
+                return Ok(warnings);
+            }
+        };
     warnings.extend(list.warnings.iter().cloned());
     warnings.extend(paging_file_hint(&list.processes, pagefiles.is_some()));
     let mut records: Vec<ProcessRecord> = list.processes.iter().map(process_record).collect();
@@ -442,7 +450,10 @@ pub fn tree_command(paths: &[PathBuf], common: &Common, opts: &Options) -> Resul
         for r in &reports {
             let mut t = Vec::new();
             write_tree(&mut t, &r.processes)?;
-            trees.push((r.input.input.clone(), String::from_utf8_lossy(&t).into_owned()));
+            trees.push((
+                r.input.input.clone(),
+                String::from_utf8_lossy(&t).into_owned(),
+            ));
         }
         std::fs::write(path, crate::output::html::render_tree(&reports, &trees))
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;

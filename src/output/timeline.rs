@@ -52,6 +52,19 @@ fn input_rows(r: &InputReport, out: &mut Vec<TimelineRecord>) {
             location: location.to_string(),
         });
     };
+    // A memory dump's own time (the crash-dump header's SystemTime or the kernel's clock):
+    // the moment the evidence was taken, which bounds every other row of the input.
+    if let Some(t) = r.dump_time.and_then(|t| t.get()) {
+        push(
+            &t.iso(),
+            "Memory dump taken",
+            "Memory image taken (dump time)".into(),
+            "",
+            "memory",
+            "inputs",
+            input,
+        );
+    }
     for p in &r.processes {
         let source = if p.source.is_empty() {
             "memory"

@@ -38,6 +38,61 @@ impl FileTime {
         self.0 == 0
     }
 
+    /// Set (not zero): a time for the rules, a filled cell for the writers.
+    pub fn is_set(self) -> bool {
+        self.0 != 0
+    }
+
+    /// `Some(self)` when set.
+    pub fn get(self) -> Option<FileTime> {
+        self.is_set().then_some(self)
+    }
+
+    /// Seconds since 1970 with the fraction, for pictures (the HTML boot chain).
+    pub fn unix_f64(self) -> f64 {
+        (self.0 as f64 - UNIX_EPOCH_TICKS as f64) / TICKS_PER_SECOND as f64
+    }
+
+    /// The time `secs` whole seconds later (saturating).
+    pub fn plus_seconds(self, secs: u64) -> FileTime {
+        FileTime(self.0.saturating_add(secs.saturating_mul(TICKS_PER_SECOND)))
+    }
+
+    /// Reads back a time in the form [`FileTime::iso`] writes
+    /// (`YYYY-MM-DDTHH:MM:SS[.fffffff]Z`), for values that arrive as text (event logs
+    /// store ISO strings). `None` for anything else.
+    pub fn parse_iso(s: &str) -> Option<FileTime> {
+        let b = s.as_bytes();
+        if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(10) != Some(&b'T') {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let t = s.get(r)?;
+            if !t.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            t.parse().ok()
+        };
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        let secs = days_from_civil(y, m as u32, d as u32) * 86_400 + hh * 3600 + mm * 60 + ss;
+        // Up to seven fraction digits: 100 ns ticks.
+        let mut frac: u64 = 0;
+        if let Some(r) = s.get(19..).and_then(|r| r.strip_prefix('.')) {
+            let digits: Vec<u8> = r.bytes().take_while(u8::is_ascii_digit).take(7).collect();
+            for i in 0..7 {
+                frac = frac * 10 + u64::from(digits.get(i).map_or(0, |c| c - b'0'));
+            }
+        }
+        let ticks = i128::from(secs) * i128::from(TICKS_PER_SECOND)
+            + i128::from(UNIX_EPOCH_TICKS)
+            + i128::from(frac);
+        u64::try_from(ticks).ok().map(FileTime)
+    }
+
     /// Whole seconds since 1970-01-01 (negative before), rounding down.
     pub fn unix_seconds(self) -> i64 {
         (i128::from(self.0) - i128::from(UNIX_EPOCH_TICKS)).div_euclid(i128::from(TICKS_PER_SECOND))
@@ -118,6 +173,17 @@ impl fmt::Display for FileTime {
     }
 }
 
+/// Howard Hinnant's days_from_civil: days from 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's civil_from_days: (year, month, day) of a day count from 1970-01-01.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -139,6 +205,17 @@ mod tests {
     fn fixed_points() {
         assert_eq!(FileTime(0).iso(), "1601-01-01T00:00:00.0000000Z");
         assert_eq!(FileTime(0).iso_or_empty(), "");
+        for ft in [
+            0,
+            1,
+            UNIX_EPOCH_TICKS,
+            133_547_048_431_234_567,
+            2_650_467_743_999_999_999,
+        ] {
+            assert_eq!(FileTime::parse_iso(&FileTime(ft).iso()), Some(FileTime(ft)));
+        }
+        assert_eq!(FileTime::parse_iso("2024-13-01T00:00:00Z"), None);
+        assert_eq!(FileTime::parse_iso("not a time"), None);
         assert_eq!(
             FileTime(UNIX_EPOCH_TICKS).iso(),
             "1970-01-01T00:00:00.0000000Z"

@@ -113,12 +113,13 @@ impl ProcLayout {
                 })
             }
             // XP/2003: the layout names a PrivilegeCount beside a Privileges pointer.
-            (Some(pointer_at), ..) => l
-                .token_privilege_count
-                .map(|count_at| PrivilegeLayout::Array {
-                    count_at,
-                    pointer_at,
-                }),
+            (Some(pointer_at), ..) => {
+                l.token_privilege_count
+                    .map(|count_at| PrivilegeLayout::Array {
+                        count_at,
+                        pointer_at,
+                    })
+            }
             _ => None,
         };
         Ok(ProcLayout {

@@ -117,6 +117,18 @@ pub fn processes_paged(
     opts: &ProcOptions,
     pagefiles: Option<&triage_winmem::PageFiles>,
 ) -> Result<ProcessList> {
+    processes_paged_until(phys, info, opts, pagefiles, &|| false)
+}
+
+/// [`processes_paged`] that stops the list walk and the scan once `stop()` says so (the
+/// per-input time budget); what was found before is returned, with a warning.
+pub fn processes_paged_until(
+    phys: &dyn PhysicalMemory,
+    info: &MemInfo,
+    opts: &ProcOptions,
+    pagefiles: Option<&triage_winmem::PageFiles>,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<ProcessList> {
     let dtb = info.dtb.ok_or(WinprocError::NoDtb)?;
     if dtb.arch != Arch::X64 {
         return Err(WinprocError::UnsupportedArch {
@@ -143,7 +155,7 @@ pub fn processes_paged(
         system_eprocess: info.system_eprocess,
         ob_header_cookie: cookie,
     };
-    Ok(processes_with_pagefiles(phys, &start, &l, opts, pagefiles))
+    Ok(processes_until(phys, &start, &l, opts, pagefiles, stop))
 }
 
 /// The same from explicit kernel facts and a resolved layout; never fails.
@@ -164,11 +176,23 @@ pub fn processes_with_pagefiles(
     opts: &ProcOptions,
     pagefiles: Option<&triage_winmem::PageFiles>,
 ) -> ProcessList {
+    processes_until(phys, start, l, opts, pagefiles, &|| false)
+}
+
+/// [`processes_with_pagefiles`] with a stop check in the list walk and the scan.
+pub fn processes_until(
+    phys: &dyn PhysicalMemory,
+    start: &KernelStart,
+    l: &ProcLayout,
+    opts: &ProcOptions,
+    pagefiles: Option<&triage_winmem::PageFiles>,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> ProcessList {
     let ctx = Ctx::new(phys, start.dtb & !0xFFF, l, pagefiles);
     let mut warnings = Vec::new();
     let mut stats = ProcStats::default();
     let walk = match start.ps_active_process_head {
-        Some(head) => walk::walk_list(&ctx, head, opts.max_list_entries),
+        Some(head) => walk::walk_list_until(&ctx, head, opts.max_list_entries, stop),
         None => {
             warnings.push("no PsActiveProcessHead: list walk skipped".into());
             walk::Walk {
@@ -201,14 +225,19 @@ pub fn processes_with_pagefiles(
             );
         }
         let timer = std::time::Instant::now();
-        let (hits, counters) = scan::scan_processes(
+        let (hits, counters, stopped) = scan::scan_processes_until(
             phys,
             l,
             ScanKey {
                 type_key: key,
                 phys_end: ctx.phys_end,
             },
+            stop,
         );
+        if stopped {
+            warnings
+                .push("scan stopped at the time budget: memory after it was not scanned".into());
+        }
         stats.scan_micros = timer.elapsed().as_micros() as u64;
         stats.scan = counters;
         stats.scan_hits = hits.len();

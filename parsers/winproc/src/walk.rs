@@ -23,11 +23,7 @@ pub(crate) struct Walk {
     pub warnings: Vec<String>,
 }
 
-pub(crate) fn walk_list(ctx: &Ctx, head: u64, limit: usize) -> Walk {
-    walk_list_until(ctx, head, limit, &|| false)
-}
-
-/// [`walk_list`] with a time budget: `stop` is asked every 256 entries; a stop ends
+/// The ActiveProcessLinks walk from `head`, with a time budget: `stop` is asked every 256 entries; a stop ends
 /// the walk (incomplete) with a warning, keeping the entries walked so far.
 pub(crate) fn walk_list_until(ctx: &Ctx, head: u64, limit: usize, stop: &dyn Fn() -> bool) -> Walk {
     let mut walk = Walk {

@@ -19,7 +19,7 @@ pub(crate) use era::Era;
 use triage_isf::Isf;
 
 /// Volatility looks for recent kernels' PML4 in 0x150000..0x2A0000; real Windows 10 puts it
-/// at 0x1AD000 (Windows 7 at 0x187000, 8.1 at 0x1A7000: see [`Era::kernel_dtb`]).
+/// at 0x1AD000 (Windows 7 at 0x187000, 8.1 at 0x1A7000: see `era::Era::kernel_dtb`).
 pub const KERNEL_DTB: u64 = 0x1AD000;
 pub const KUSER_KERNEL: u64 = 0xFFFF_F780_0000_0000;
 pub const KUSER_USER: u64 = 0x7FFE_0000;
