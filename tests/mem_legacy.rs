@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command as Std;
 
 use assert_cmd::Command;
@@ -16,25 +16,7 @@ use triage_memgen::{write_image, Format, Scenario, Truth};
 
 const MASK48: u64 = 0xFFFF_FFFF_FFFF;
 
-/// The venv python with volatility3 (`$SMSS_PY`, else `.venv/bin/python`); required in CI.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("SMSS_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_dir().join(".venv/bin/python"));
-    let ok = Std::new(&p)
-        .args(["-c", "import volatility3"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs a python with volatility3 (tools/oracle/setup.sh, SMSS_PY)"
-    );
-    eprintln!("note: no python with volatility3; oracle test skipped");
-    None
-}
+use triage_testkit::volatility_python as python;
 
 fn vol(
     py: &Path,

@@ -12,29 +12,11 @@ use std::process::Command as Std;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use common::{parse_csv, repo_dir, shared_dir};
+use common::{parse_csv, shared_dir};
 use serde_json::Value;
 use triage_memgen::{write_image_paged, Format, Scenario, Truth};
 
-/// The venv python with volatility3 (`$SMSS_PY`, else `.venv/bin/python`); required in CI.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("SMSS_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_dir().join(".venv/bin/python"));
-    let ok = Std::new(&p)
-        .args(["-c", "import volatility3"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs a python with volatility3 (SMSS_PY)"
-    );
-    eprintln!("note: no python with volatility3; oracle test skipped");
-    None
-}
+use triage_testkit::volatility_python as python;
 
 /// Volatility 3 (2.28) drops the offset within the page when it reads a swapped page
 /// (`WindowsMixin._translate_swap` returns the slot's start for every address in it, see

@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command as Std;
 
 use assert_cmd::Command;
@@ -12,25 +12,7 @@ use common::{parse_csv, repo_dir, shared_dir};
 use serde_json::Value;
 use triage_memgen::{write_image, Format, Scenario};
 
-/// The venv python with volatility3: `$SMSS_PY`, else `.venv/bin/python`. Required in CI.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("SMSS_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_dir().join(".venv/bin/python"));
-    let ok = Std::new(&p)
-        .args(["-c", "import volatility3"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs a python with volatility3 (tools/oracle/setup.sh, SMSS_PY)"
-    );
-    eprintln!("note: no python with volatility3; oracle test skipped");
-    None
-}
+use triage_testkit::volatility_python as python;
 
 fn vol(py: &Path, img: &Path, symbols: &Path, out: &Path) -> HashMap<String, Vec<Value>> {
     let plugins = [

@@ -72,3 +72,25 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 pub fn sample_dir(sub: &str) -> Option<PathBuf> {
     shared_dir().map(|d| d.join("samples").join(sub))
 }
+
+/// The Python with Volatility 3 the oracle tests run (`$SMSS_PY`, else the repo's
+/// `.venv/bin/python`, as `tools/oracle/setup.sh` makes it). `None` locally when there is
+/// none; under `CI` its absence fails the test.
+pub fn volatility_python() -> Option<PathBuf> {
+    let p = std::env::var_os("SMSS_PY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_dir().join(".venv/bin/python"));
+    let ok = std::process::Command::new(&p)
+        .args(["-c", "import volatility3"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs a python with volatility3 (tools/oracle/setup.sh, SMSS_PY)"
+    );
+    eprintln!("note: no python with volatility3; oracle test skipped");
+    None
+}
