@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
 # Peak anonymous memory (RssAnon, sampled from /proc/PID/status) of `smss-triage disk ls`
 # on generated NTFS volumes of 200,000 and 1,000,000 files (issue #11 §1: memory must not
-# grow with the number of entries beyond the documented path index). The volumes are
-# built once into $CACHE with the same recipe as benches/disk/ntfs_ls.sh (mkntfs, then
-# wimlib-imagex apply of a tree of small files: 4,000 directories, resident content).
+# grow with the number of entries; the path index holds the directories only). The
+# volumes are built once into $CACHE with the same recipe as benches/disk/ntfs_ls.sh
+# (mkntfs, then wimlib-imagex apply of a tree of small files: $DIRS directories, 4,000 by
+# default, in 200 top directories; resident content). A second DIRS shows the cost of a
+# directory: the difference in peak over the difference in directories.
 #
 #   benches/disk/ls_memory.sh [path/to/smss-triage] [counts...]
 #   CACHE=/tmp/x benches/disk/ls_memory.sh target/release/smss-triage 200000 1000000
+#   DIRS=100000 benches/disk/ls_memory.sh target/release/smss-triage 200000
 set -euo pipefail
 CACHE=${CACHE:-/tmp/smss-bench}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${1:-$ROOT/target/release/smss-triage}
 shift 2>/dev/null || true
 COUNTS=${*:-200000 1000000}
+DIRS=${DIRS:-4000}
+SUB=$((DIRS / 200))
+[ "$SUB" -ge 1 ] || SUB=1
 mkdir -p "$CACHE"
 
 build() { # files -> image path (built if missing)
     local n=$1 img="$CACHE/ntfs-$1.img"
+    [ "$DIRS" = 4000 ] || img="$CACHE/ntfs-$1-d$DIRS.img"
     if [ ! -s "$img" ]; then
         echo "building $img ($n files)…" >&2
         local tree="$CACHE/tree-$n"
         rm -rf "$tree"
-        python3 - "$tree" "$n" <<'PY'
+        python3 - "$tree" "$n" "$SUB" <<'PY'
 import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-per = max(1, n // 4000)
+root, n, sub = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+per = max(1, n // (200 * sub))
 i = 0
 for a in range(200):
-    for b in range(20):
+    for b in range(sub):
         d = os.path.join(root, f"dir{a:03}", f"sub{b:02}")
         os.makedirs(d, exist_ok=True)
         for _ in range(per):
@@ -61,7 +68,7 @@ peak() { # pid -> peak RssAnon in kB while it runs
     echo "$p"
 }
 
-printf '%-9s %-8s %-10s %-10s %-8s %s\n' files mode peak_kB entries seconds bytes/entry
+printf '%-9s %-8s %-8s %-10s %-10s %-8s %s\n' files dirs mode peak_kB entries seconds bytes/entry
 for n in $COUNTS; do
     img=$(build "$n")
     cat "$img" >/dev/null # warm the page cache: RssAnon excludes it anyway
@@ -78,7 +85,7 @@ for n in $COUNTS; do
         wait "$pid" || true
         end=$(date +%s.%N)
         rows=$(($(wc -l <"$out/entries.csv") - 1))
-        printf '%-9s %-8s %-10s %-10s %-8.1f %s\n' "$n" "$mode" "$kb" "$rows" \
+        printf '%-9s %-8s %-8s %-10s %-10s %-8.1f %s\n' "$n" "$DIRS" "$mode" "$kb" "$rows" \
             "$(echo "$end - $start" | bc)" "$(echo "$kb * 1024 / $rows" | bc)"
         rm -rf "$out"
     done

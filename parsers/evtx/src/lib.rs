@@ -10,6 +10,9 @@
 //! reported in [`Scan::errors`] with the byte offset of the chunk, and the rest of the file
 //! is still read. A panic inside the `evtx` crate is caught per chunk and reported the same
 //! way.
+//!
+//! The time budget (`--max-seconds-per-input`, a [`triage_source::Deadline`]) is asked
+//! before every chunk: past it the scan returns what it read with [`Scan::stopped`] set.
 #![forbid(unsafe_code)]
 
 mod events;
@@ -18,7 +21,7 @@ mod scan;
 use std::borrow::Cow;
 use triage_source::{ByteSource, Location, SourceError};
 
-pub use scan::scan;
+pub use scan::{scan, scan_until};
 
 /// The magic at the start of an EVTX file header.
 pub const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
@@ -183,4 +186,12 @@ pub struct Scan {
     /// Broken chunks and records, each with the file offset of its chunk: reported and
     /// skipped.
     pub errors: Vec<SourceError>,
+    /// The scan stopped at its deadline ([`scan_until`]): the chunks counted in
+    /// [`Scan::chunks_skipped`] were not read, so the events are partial.
+    pub stopped: bool,
+    /// Chunk positions in the file (every 65,536 bytes after the header, a cut-off last
+    /// one included; unused and slack positions too).
+    pub chunks: u64,
+    /// Of [`Scan::chunks`], those not read because the deadline had passed.
+    pub chunks_skipped: u64,
 }

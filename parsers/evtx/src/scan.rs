@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use triage_source::{Location, SourceError};
+use triage_source::{Deadline, Location, SourceError};
 
 const LAYER: &str = "evtx chunk";
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
@@ -23,7 +23,18 @@ fn header_chunks(file: &EvtxFile<'_>) -> usize {
 /// Reads every chunk of `file` in parallel and returns its process events, boot markers,
 /// record count, channel and the damage it met. Never panics: a chunk the `evtx` crate
 /// panics on is reported and skipped.
+///
+/// Stops at the time budget of the calling thread ([`Deadline::current`], set by the
+/// batch driver for `--max-seconds-per-input`): see [`scan_until`].
 pub fn scan(file: &EvtxFile<'_>) -> Scan {
+    scan_until(file, &Deadline::current())
+}
+
+/// [`scan`] that stops at `deadline`: asked before each chunk (65,536 bytes, a few
+/// hundred records), so one huge log cannot hold its input past the budget. Chunks
+/// started before it are finished and kept; the rest are skipped and counted in
+/// [`Scan::chunks_skipped`], and [`Scan::stopped`] says the result is partial.
+pub fn scan_until(file: &EvtxFile<'_>, deadline: &Deadline) -> Scan {
     let settings = Arc::new(
         ParserSettings::new()
             .validate_checksums(true)
@@ -40,11 +51,18 @@ pub fn scan(file: &EvtxFile<'_>) -> Scan {
         .len()
         .saturating_sub(FILE_HEADER_SIZE)
         .div_ceil(CHUNK_SIZE);
-    let parts: Vec<Scan> = (0..chunks)
+    out.chunks = chunks as u64;
+    // `None`: the chunk was not read, the budget was spent.
+    let parts: Vec<Option<Scan>> = (0..chunks)
         .into_par_iter()
-        .map(|n| scan_chunk_guarded(file, n, &settings))
+        .map(|n| (!deadline.expired()).then(|| scan_chunk_guarded(file, n, &settings)))
         .collect();
     for part in parts {
+        let Some(part) = part else {
+            out.stopped = true;
+            out.chunks_skipped += 1;
+            continue;
+        };
         out.records += part.records;
         out.broken_records += part.broken_records;
         out.processes.extend(part.processes);

@@ -100,6 +100,11 @@ pub struct ScanStats {
     /// The enumeration stopped at its deadline ([`crate::Ntfs::for_each_entry_until`]):
     /// the entries handed out so far are all there is.
     pub timed_out: bool,
+    /// Nodes in the path index the enumeration built: the directories, the root, and
+    /// any deleted non-directory record named as a parent. It is the part of the
+    /// enumeration's memory that grows with the volume (about 25 bytes plus the name a
+    /// node), so it grows with the directories, not with the files.
+    pub index_nodes: u64,
 }
 
 pub(crate) const TAG_WOF: u32 = 0x8000_0017;
@@ -144,6 +149,14 @@ pub(crate) fn build(n: u64, h: &Header, attrs: &[Attr<'_>], warnings: Vec<String
         warnings,
         ..Entry::default()
     };
+    // Sized to fit: a grown Vec would hold room for four names (352 bytes) where most
+    // records have one or two, times every entry in flight.
+    e.names.reserve_exact(
+        attrs
+            .iter()
+            .filter(|a| a.ty == record::AT_FILE_NAME)
+            .count(),
+    );
     let mut data_flags = 0u16;
     for a in attrs {
         match a.ty {

@@ -27,11 +27,14 @@
 //! # Enumeration, memory
 //! [`Ntfs::for_each_entry`] makes two passes over the `$MFT`, each in parallel batches
 //! of 1,024 records (borrowed from the memory map when the volume is mapped and the
-//! `$MFT` is one run; positioned reads otherwise). Pass 1 builds the path index: about
-//! 24 bytes per `FILE` record plus the names in one arena, nothing for never-used
-//! records. Pass 2 parses every record into an [`Entry`] and hands batches to the
-//! callback in MFT order while the next window of 64 batches is parsed: at most two
-//! windows of entries are alive at once, whatever the volume size.
+//! `$MFT` is one run; positioned reads otherwise). Pass 1 builds the path index of the
+//! records that can be parents, the directories (about 25 bytes each plus the names in
+//! one arena; nothing for files or never-used records; [`ScanStats::index_nodes`]), and
+//! a bitmap of the records named as parents. Pass 2 parses every record into an
+//! [`Entry`] (a file's path from its own name and its directory's indexed path) and
+//! hands batches to the callback in MFT order while the next window (4 batches a pool
+//! thread, at most 64) is parsed: at most two windows of entries are alive at once,
+//! whatever the volume size.
 //!
 //! A bare `$MFT` exported by another tool is read with [`Mft::from_source`] (records
 //! and paths; no file content).

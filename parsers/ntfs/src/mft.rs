@@ -10,14 +10,18 @@ use triage_source::{
 
 use crate::data::{Clusters, FileData};
 use crate::entry::{self, Entry, ScanStats};
-use crate::paths::{Batch, Light, Node, PathIndex, F_DIR, F_FILE, F_NAME, F_USE};
+use crate::paths::{Batch, Light, Node, PathIndex, Refs, F_DIR, F_FILE, F_NAME, F_USE, ROOT};
 use crate::record::{self, u16_at, u64_at, Attr, Header, Kind};
 use crate::runs::{self, Run};
 
 use crate::paths::BATCH;
-/// Batches parsed in parallel before their entries are handed out in order: bounds the
-/// entries alive at once (about 64 Ki entries).
-const WINDOW: u64 = 64;
+/// Batches parsed in parallel before their entries are handed out in order, per pool
+/// thread: with the window being handed out while the next is parsed, it bounds the
+/// entries alive at once to `2 × WINDOW_PER_THREAD × threads × 1,024` (about 16 Ki on
+/// two cores, 10 MB or so), whatever the volume's size.
+const WINDOW_PER_THREAD: u64 = 4;
+/// The window never exceeds this many batches (many-core machines).
+const WINDOW_MAX: u64 = 64;
 /// Extension records merged into one base, at most.
 const MAX_EXTENSIONS: usize = 4096;
 /// An attribute list larger than this is not read.
@@ -35,8 +39,9 @@ pub(crate) struct VolCtx {
 }
 
 /// The largest `$MFT` whose records are kept between the two passes of an enumeration
-/// (the bound on the anonymous memory this costs).
-pub const KEEP_MFT_MAX: u64 = 256 << 20;
+/// (the bound on the anonymous memory this costs; a larger `$MFT` is read twice, so
+/// memory does not grow with the volume).
+pub const KEEP_MFT_MAX: u64 = 16 << 20;
 
 /// The records of a `$MFT`: a volume's, or a bare `$MFT` file's
 /// ([`Mft::from_source`]: every record field is there; non-resident content is not).
@@ -50,6 +55,36 @@ pub struct Mft {
     /// The same stream when it is a volume's `$MFT` attribute: batches inside one run
     /// are borrowed from the memory map.
     pub(crate) data: Option<Arc<FileData>>,
+}
+
+/// Pass 1's choice of a record's primary name, fed its attributes one by one: the first
+/// resident `$FILE_NAME` of the best name space (Win32, POSIX, DOS).
+#[derive(Default)]
+pub(crate) struct Pick<'a> {
+    best: Option<(u8, &'a [u8])>,
+    has_list: bool,
+}
+
+impl<'a> Pick<'a> {
+    fn see(&mut self, a: &Attr<'a>) {
+        if a.ty == record::AT_ATTRIBUTE_LIST {
+            self.has_list = true;
+        }
+        if a.ty != record::AT_FILE_NAME {
+            return;
+        }
+        let Some(v) = a.resident.filter(|v| v.len() >= 66) else {
+            return;
+        };
+        let r = match v[65] {
+            1 | 3 => 0,
+            0 => 1,
+            _ => 2,
+        };
+        if self.best.is_none_or(|(br, _)| r < br) {
+            self.best = Some((r, v));
+        }
+    }
 }
 
 /// A record with its extension records, fixups applied.
@@ -332,32 +367,24 @@ impl Mft {
     /// allocation but the arena's growth.
     pub(crate) fn light_into(&self, n: u64, b: &mut [u8], arena: &mut String) -> Node {
         let mut fw = None;
-        let h = match record::parse_header(b, &mut fw) {
-            Kind::File(h) => h,
-            _ => return Node::default(),
-        };
-        let mut best: Option<(u8, &[u8])> = None;
-        let mut has_list = false;
+        match record::parse_header(b, &mut fw) {
+            Kind::File(h) => self.light_parsed(n, b, &h, arena),
+            _ => Node::default(),
+        }
+    }
+
+    /// [`Mft::light_into`] of a record whose header is parsed (fixups applied): pass 2
+    /// asks it of the records that have no node in the path index.
+    pub(crate) fn light_parsed(&self, n: u64, b: &[u8], h: &Header, arena: &mut String) -> Node {
+        let mut pick = Pick::default();
         let mut w = Vec::new();
-        record::walk(b, &h, n, &mut w, |a| {
-            if a.ty == record::AT_ATTRIBUTE_LIST {
-                has_list = true;
-            }
-            if a.ty != record::AT_FILE_NAME {
-                return;
-            }
-            let Some(v) = a.resident.filter(|v| v.len() >= 66) else {
-                return;
-            };
-            let r = match v[65] {
-                1 | 3 => 0,
-                0 => 1,
-                _ => 2,
-            };
-            if best.is_none_or(|(br, _)| r < br) {
-                best = Some((r, v));
-            }
-        });
+        record::walk(b, h, n, &mut w, |a| pick.see(&a));
+        self.light_picked(n, h, pick, arena)
+    }
+
+    /// The node from the primary name [`Pick`] chose among a record's attributes.
+    fn light_picked(&self, n: u64, h: &Header, pick: Pick<'_>, arena: &mut String) -> Node {
+        let Pick { best, has_list } = pick;
         let base = record::split_ref(h.base).0;
         let mut nd = Node {
             seq: h.sequence,
@@ -440,10 +467,11 @@ impl Mft {
         buf
     }
 
-    /// Pass 1: every record's primary name and parent, in parallel.
-    /// Pass 1, optionally keeping the records it read (when they are not memory-mapped
-    /// already) so that pass 2 does not read the `$MFT` again: on EWF, VMDK or qcow2 that
-    /// halves the bytes decoded. Kept only up to [`KEEP_MFT_MAX`] bytes.
+    /// Pass 1, in parallel: the primary name and parent of every record that can be a
+    /// parent (directories, the root, then [`Mft::add_referenced`]). Optionally keeps the
+    /// records it read (when they are not memory-mapped already) so that pass 2 does not
+    /// read a small `$MFT` again: on EWF, VMDK or qcow2 that halves the bytes decoded.
+    /// Kept only up to [`KEEP_MFT_MAX`] bytes.
     #[allow(clippy::type_complexity)]
     fn path_index_keeping(
         &self,
@@ -452,20 +480,14 @@ impl Mft {
     ) -> (PathIndex, Vec<Option<(Vec<u8>, Vec<String>)>>) {
         let batches = self.count.div_ceil(BATCH);
         let keep = keep && self.count.saturating_mul(self.record_size as u64) <= KEEP_MFT_MAX;
-        let (parts, kept): (Vec<Batch>, Vec<Option<(Vec<u8>, Vec<String>)>>) = (0..batches)
+        let refs = Refs::new(self.count);
+        let (mut parts, kept): (Vec<Batch>, Vec<Option<(Vec<u8>, Vec<String>)>>) = (0..batches)
             .into_par_iter()
             .map(|b| {
                 // Past the deadline the rest of pass 1 is skipped (the caller checks the
                 // deadline again before pass 2 and hands out nothing).
                 if deadline.expired() {
-                    return (
-                        Batch {
-                            nodes: Vec::new(),
-                            arena: String::new(),
-                            present: 0,
-                        },
-                        None,
-                    );
+                    return (Batch::default(), None);
                 }
                 let first = b * BATCH;
                 let cnt = BATCH.min(self.count - first);
@@ -488,7 +510,18 @@ impl Mft {
                     }
                     present += 1;
                     record::copy_used(r, &mut rec);
-                    let mut nd = self.light_into(first + i as u64, &mut rec, &mut arena);
+                    let n = first + i as u64;
+                    let mark = arena.len();
+                    let mut nd = self.light_into(n, &mut rec, &mut arena);
+                    if nd.flags & (F_FILE | F_NAME) == F_FILE | F_NAME {
+                        refs.mark(nd.parent);
+                    }
+                    // Only a directory (or the root) is a parent on a sound volume: a
+                    // file's name is read again from its record in pass 2.
+                    if nd.flags & (F_FILE | F_DIR) != F_FILE | F_DIR && n != ROOT {
+                        arena.truncate(mark);
+                        continue;
+                    }
                     nd.slot = i as u16;
                     nodes.push(nd);
                 }
@@ -508,7 +541,48 @@ impl Mft {
                 )
             })
             .unzip();
+        if !deadline.expired() {
+            self.add_referenced(&mut parts, &refs);
+        }
         (PathIndex::build(parts, self.count), kept)
+    }
+
+    /// The records named as a parent that pass 1 left out of the index and that can be
+    /// parents all the same: deleted non-directory base records with a name (the
+    /// deleted-parent rule accepts them; an in-use file is never a valid parent, so it
+    /// needs no node). Read one by one: on a sound volume there are none. Each added
+    /// record's own parent is followed too, each record at most once.
+    fn add_referenced(&self, parts: &mut [Batch], refs: &Refs) {
+        let has = |parts: &[Batch], p: u64| {
+            usize::try_from(p / BATCH)
+                .ok()
+                .and_then(|b| parts.get(b))
+                .is_none_or(|b| b.has((p % BATCH) as u16))
+        };
+        let mut todo: Vec<u64> = refs.iter().filter(|&p| !has(parts, p)).collect();
+        let mut seen: std::collections::HashSet<u64> = todo.iter().copied().collect();
+        let mut name = String::new();
+        while let Some(p) = todo.pop() {
+            let Ok(mut b) = self.read_raw(p) else {
+                continue;
+            };
+            name.clear();
+            let mut nd = self.light_into(p, &mut b, &mut name);
+            if nd.flags & (F_FILE | F_USE | F_NAME) != F_FILE | F_NAME {
+                continue;
+            }
+            nd.slot = (p % BATCH) as u16;
+            let Some(batch) = usize::try_from(p / BATCH)
+                .ok()
+                .and_then(|b| parts.get_mut(b))
+            else {
+                continue;
+            };
+            batch.insert(nd, &name);
+            if !has(parts, nd.parent) && seen.insert(nd.parent) {
+                todo.push(nd.parent);
+            }
+        }
     }
 
     /// Every record, parsed in parallel; `f` gets batches in MFT order. Paths come from
@@ -535,12 +609,14 @@ impl Mft {
             stats.timed_out = true;
             return Ok(stats);
         }
+        stats.index_nodes = idx.node_count() as u64;
         let batches = self.count.div_ceil(BATCH);
+        let window = (WINDOW_PER_THREAD * rayon::current_num_threads() as u64).clamp(1, WINDOW_MAX);
         // Window k+1 is parsed on the pool while the caller consumes window k here.
         let mut pending: Option<Vec<(Vec<Entry>, ScanStats)>> = None;
         let mut w = 0;
         loop {
-            let mut range = (w < batches).then(|| w..(w + WINDOW).min(batches));
+            let mut range = (w < batches).then(|| w..(w + window).min(batches));
             if range.is_some() && deadline.expired() {
                 stats.timed_out = true;
                 range = None;
@@ -611,6 +687,7 @@ impl Mft {
         };
         let mut out = Vec::with_capacity(cnt as usize);
         let mut rec = Vec::with_capacity(self.record_size);
+        let mut name = String::new();
         for (i, raw) in buf.chunks_exact(self.record_size).enumerate() {
             let n = first + i as u64;
             if raw.get(0..4) == Some(&[0, 0, 0, 0]) {
@@ -637,6 +714,20 @@ impl Mft {
                         warnings.push(format!("$MFT entry {n}: {f}"));
                     }
                     record::attributes(&rec, &h, n, &mut attrs, &mut warnings);
+                    let base = record::split_ref(h.base).0;
+                    let path = if base != 0 {
+                        self.path_of(idx, base)
+                    } else if idx.contains(n) {
+                        idx.path(n)
+                    } else {
+                        // A file: its own name and parent are here, not in the index;
+                        // chosen as pass 1 chooses them.
+                        let mut pick = Pick::default();
+                        attrs.iter().for_each(|a| pick.see(a));
+                        name.clear();
+                        let nd = self.light_picked(n, &h, pick, &mut name);
+                        idx.file_path(&nd, &name)
+                    };
                     let listed = record::split_ref(h.base).0 == 0
                         && attrs.iter().any(|a| a.ty == record::AT_ATTRIBUTE_LIST);
                     let mut e = if listed {
@@ -651,10 +742,8 @@ impl Mft {
                     };
                     if e.base_record != 0 {
                         s.extension += 1;
-                        e.path = idx.path(e.base_record);
-                    } else {
-                        e.path = idx.path(n);
                     }
+                    e.path = path;
                     if e.in_use {
                         s.in_use += 1;
                     } else {
@@ -665,5 +754,19 @@ impl Mft {
             }
         }
         (out, s)
+    }
+
+    /// The path of record `n` given the index: its node's, or read from its record (the
+    /// base of an extension record, rare).
+    fn path_of(&self, idx: &PathIndex, n: u64) -> String {
+        if idx.contains(n) {
+            return idx.path(n);
+        }
+        let Ok(mut b) = self.read_raw(n) else {
+            return String::new();
+        };
+        let mut name = String::new();
+        let nd = self.light_into(n, &mut b, &mut name);
+        idx.file_path(&nd, &name)
     }
 }

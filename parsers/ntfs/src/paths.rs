@@ -1,10 +1,14 @@
 //! Full paths from the `$FILE_NAME` parent references of every record, built in one
 //! pass without recursion.
 //!
-//! Each record's primary name and parent go into a compact index (parent, sequences,
-//! and an offset into one string arena: about 24 bytes a record plus the names). Every
-//! record is then classified once, iteratively, by following parents until a record
-//! already classified:
+//! Only records that can be a parent go into the compact index (parent, sequences, and
+//! an offset into one string arena: about 24 bytes a node plus its name): the
+//! directories, the root, and the few deleted non-directory records some record names
+//! as its parent (a deleted parent is accepted by the rule below; pass 1 marks every
+//! referenced entry in a bitmap, allocated by batch, to find them). So the index grows
+//! with the directories, not with the files: a file's own name and parent are read from
+//! its record when its entry is built (`PathIndex::file_path`). Every node is then
+//! classified once, iteratively, by following parents until a node already classified:
 //! - the root (entry 5): paths start at `\`;
 //! - an **orphan**: its parent is out of range, not a `FILE` record, has no name, is a
 //!   file, or was reused (sequence mismatch; a deleted parent whose sequence is one more
@@ -16,11 +20,14 @@
 //! A path of more than [`MAX_DEPTH`] components keeps the innermost ones after
 //! `\$Truncated\`. A record with no name has an empty path.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use crate::mft::Mft;
 
 /// Components kept in one path.
 pub const MAX_DEPTH: usize = 1024;
-const ROOT: u64 = 5;
+pub(crate) const ROOT: u64 = 5;
 
 /// What pass 1 keeps of a record.
 #[derive(Debug, Default, Clone)]
@@ -66,8 +73,10 @@ pub(crate) struct Node {
     pub flags: u8,
 }
 
-/// Pass 1's result for one batch of records: nodes for its `FILE` records only, so a
-/// huge mostly-empty `$MFT` costs nothing for its empty records.
+/// Pass 1's result for one batch of records: nodes (sorted by slot) for its records
+/// that can be parents only (directories and the root; see [`Batch::insert`] for the
+/// rest), so neither files nor a huge mostly-empty `$MFT`'s empty records cost anything.
+#[derive(Default)]
 pub(crate) struct Batch {
     pub nodes: Vec<Node>,
     pub arena: String,
@@ -75,10 +84,82 @@ pub(crate) struct Batch {
     pub present: u32,
 }
 
+impl Batch {
+    /// Whether the node of `slot` is here.
+    pub fn has(&self, slot: u16) -> bool {
+        self.nodes.binary_search_by_key(&slot, |nd| nd.slot).is_ok()
+    }
+
+    /// Add a node found after pass 1 (a non-directory record named as a parent), with
+    /// its name, keeping the nodes in slot order.
+    pub fn insert(&mut self, mut nd: Node, name: &str) {
+        let Err(at) = self.nodes.binary_search_by_key(&nd.slot, |x| x.slot) else {
+            return;
+        };
+        if nd.flags & F_NAME != 0 {
+            nd.name_off = self.arena.len() as u32;
+            self.arena.push_str(name);
+            nd.name_len = name.len().min(u16::MAX as usize) as u16;
+        }
+        self.nodes.insert(at, nd);
+    }
+}
+
+/// One bit a record: some base record with a name says this entry is its parent.
+/// Filled from every batch of pass 1 at once (atomic words, no lock). The bits of a batch
+/// of records are allocated when one of them is first marked: a huge `$MFT` costs a
+/// pointer a batch, like the index, and 128 bytes for each batch that holds a parent.
+pub(crate) struct Refs {
+    batches: Vec<OnceLock<Box<[AtomicU64; WORDS]>>>,
+}
+
+const WORDS: usize = (BATCH / 64) as usize;
+
+impl Refs {
+    pub fn new(count: u64) -> Refs {
+        let n = usize::try_from(count.div_ceil(BATCH)).unwrap_or(0);
+        Refs {
+            batches: (0..n).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Mark `n` (ignored past the table: such a parent is an orphan's anyway).
+    pub fn mark(&self, n: u64) {
+        let Some(b) = usize::try_from(n / BATCH)
+            .ok()
+            .and_then(|b| self.batches.get(b))
+        else {
+            return;
+        };
+        let words = b.get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
+        let slot = (n % BATCH) as usize;
+        words[slot / 64].fetch_or(1 << (slot % 64), Ordering::Relaxed);
+    }
+
+    /// The marked entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.batches.iter().enumerate().flat_map(|(b, words)| {
+            words.get().into_iter().flat_map(move |words| {
+                words.iter().enumerate().flat_map(move |(i, w)| {
+                    let mut v = w.load(Ordering::Relaxed);
+                    let first = b as u64 * BATCH + i as u64 * 64;
+                    std::iter::from_fn(move || {
+                        (v != 0).then(|| {
+                            let bit = v.trailing_zeros() as u64;
+                            v &= v - 1;
+                            first + bit
+                        })
+                    })
+                })
+            })
+        })
+    }
+}
+
 /// Records per batch (the index addresses a node by batch and slot).
 pub(crate) const BATCH: u64 = 1024;
 
-/// Every record's primary name and parent, classified.
+/// The primary name and parent of every record that can be a parent, classified.
 pub(crate) struct PathIndex {
     nodes: Vec<Node>,
     /// `starts[b]..starts[b + 1]`: the nodes of batch `b`.
@@ -127,7 +208,17 @@ impl PathIndex {
         idx
     }
 
-    /// The node of entry `n`, if it is a `FILE` record.
+    /// Nodes in the index (the memory it costs is about 25 bytes plus the name each).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether entry `n` has a node (else its path is [`PathIndex::file_path`]'s).
+    pub fn contains(&self, n: u64) -> bool {
+        self.find(n).is_some()
+    }
+
+    /// The node of entry `n`, if it can be a parent.
     fn find(&self, n: u64) -> Option<usize> {
         let b = usize::try_from(n / BATCH).ok()?;
         let (lo, hi) = (*self.starts.get(b)?, *self.starts.get(b + 1)?);
@@ -152,7 +243,10 @@ impl PathIndex {
     }
 
     fn valid_parent(&self, child: usize, p: u64) -> Option<usize> {
-        let c = &self.nodes[child];
+        self.valid_parent_of(&self.nodes[child], p)
+    }
+
+    fn valid_parent_of(&self, c: &Node, p: u64) -> Option<usize> {
         let pi = self.find(p)?;
         let pn = &self.nodes[pi];
         let ok = self.valid_parent_node(c, pn, p);
@@ -224,12 +318,32 @@ impl PathIndex {
             .unwrap_or("")
     }
 
-    /// The full path of entry `n` (see the module docs for markers).
+    /// The full path of entry `n`, which has a node (see the module docs for markers).
     pub fn path(&self, n: u64) -> String {
-        let Some(mut cur) = self.find(n) else {
+        match self.find(n) {
+            Some(i) => self.path_from(i, None),
+            None => String::new(),
+        }
+    }
+
+    /// The full path of a record without a node (no record names it as its parent, so it
+    /// is on no cycle): `nd` and `name` are what pass 1 would have kept of it
+    /// ([`crate::mft::Mft::light_into`] of its record). The same as [`PathIndex::path`]
+    /// would give if it had a node.
+    pub fn file_path(&self, nd: &Node, name: &str) -> String {
+        if nd.flags & F_NAME == 0 {
             return String::new();
-        };
+        }
+        match self.valid_parent_of(nd, nd.parent) {
+            Some(p) => self.path_from(p, Some(name)),
+            None => join("\\$Orphan", std::iter::once(name)),
+        }
+    }
+
+    /// The path through node `cur`, with `leaf` (a record without a node) below it.
+    fn path_from(&self, mut cur: usize, leaf: Option<&str>) -> String {
         let mut comps: Vec<&str> = Vec::with_capacity(16);
+        comps.extend(leaf);
         let prefix = loop {
             if comps.len() >= MAX_DEPTH {
                 break "\\$Truncated";
