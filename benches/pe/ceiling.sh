@@ -8,7 +8,14 @@
 # (make_corpus.sh). NO_BUILD=1 skips the cargo build. `ceiling+auth` adds a
 # fourth SHA-256 stream, the cost of the Authenticode digest that `scan`
 # must also report; `ceiling-32k` feeds the hashes 32 KiB at a time instead
-# of one 64-byte block each in turn (the previous pass).
+# of one 64-byte block each in turn (the previous pass). `ceiling-fused` is
+# md5+sha1+sha256 through triage_pe::file_hashes, the interleaved SHA-NI
+# kernel the analyser itself uses (parsers/pe/src/fused): the ceiling of the
+# three hashes done as well as this code knows how. `openssl` is the
+# independent one: Python hashlib (OpenSSL's assembly) on as many threads as
+# cores (openssl_ceiling.py); `openssl-net` subtracts the interpreter's start
+# (`py-start`, the same imports and nothing else). BEFORE=/path/to/an/older/
+# smss-triage adds `scan-before`, that binary's scan, to the same runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -19,6 +26,7 @@ if [[ -z "${NO_BUILD:-}" ]]; then
     (cd "$repo" && cargo build --release -q -p smss-triage && cargo build --release -q -p triage-pe --example hash_ceiling)
 fi
 bin=$target/release/smss-triage
+py=${PYTHON:-python3}
 ceiling=$target/release/examples/hash_ceiling
 
 if [[ -n "${1:-}" ]]; then
@@ -38,11 +46,16 @@ python3 - "$runs" "$files" "$bytes" \
     ceiling "$ceiling $corpus" \
     ceiling-32k "$ceiling --block 32768 $corpus" \
     ceiling+auth "$ceiling --auth $corpus" \
+    ceiling-fused "$ceiling --fused $corpus" \
+    openssl "$py $here/openssl_ceiling.py $corpus" \
+    py-start "$py -c import\ hashlib,mmap,os,sys,threading" \
     scan "$bin scan -q --format csv $corpus" \
-    pe "$bin pe -q --format csv $corpus" <<'PY'
+    pe "$bin pe -q --format csv $corpus" \
+    ${BEFORE:+scan-before "$BEFORE scan -q --format csv $corpus"} <<'PY'
 import os, subprocess, sys, time
 runs, files, nbytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-jobs = list(zip(sys.argv[4::2], [c.split() for c in sys.argv[5::2]]))
+import shlex
+jobs = list(zip(sys.argv[4::2], [shlex.split(c) for c in sys.argv[5::2]]))
 best = {n: [float("inf"), float("inf")] for n, _ in jobs}
 null = open(os.devnull, "wb")
 for _ in range(runs):
@@ -58,8 +71,13 @@ for _ in range(runs):
 load = open("/proc/loadavg").read().split()[:3]
 print(f"corpus: {files} files, {nbytes / 1e6:.1f} MB; minimum of {runs} interleaved runs; "
       f"{os.cpu_count()} cores, load {' '.join(load)}")
+best["openssl-net"] = [best["openssl"][0] - best["py-start"][0], best["openssl"][1] - best["py-start"][1]]
 w0, c0 = best["ceiling"]
+wf, cf = best["ceiling-fused"]
+print(f"{'':<14} {'wall':>8} {'MB/s':>6} {'cpu':>8}   {'/ceiling':>15}   {'/ceiling-fused':>15}")
 for name, (w, c) in best.items():
-    print(f"{name:<13} wall {w:.4f} s ({nbytes / 1e6 / w:5.0f} MB/s)  cpu {c:.4f} s   "
-          f"ratio to ceiling: wall {w / w0:.2f}x  cpu {c / c0:.2f}x")
+    if name == "py-start":
+        continue
+    print(f"{name:<14} {w:7.4f}s {nbytes / 1e6 / w:6.0f} {c:7.4f}s   "
+          f"wall {w / w0:4.2f}x cpu {c / c0:4.2f}x   wall {w / wf:4.2f}x cpu {c / cf:4.2f}x")
 PY

@@ -8,13 +8,18 @@
 //! let facts = triage_pe::analyze(&data, &triage_pe::Options { hashes: true }).unwrap();
 //! assert_eq!(facts.subsystem, "native");
 //! ```
-#![forbid(unsafe_code)]
+// No unsafe code but the SHA-NI kernel of `fused` (see its docs and
+// docs/reliability.md).
+#![deny(unsafe_code)]
 
 mod authenticode;
 mod bytes;
 mod checksum;
 mod entropy;
 mod error;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod fused;
 mod hashes;
 mod layout;
 mod names;
@@ -106,7 +111,7 @@ pub fn analyze(data: &[u8], opts: &Options) -> Result<PeFacts, PeError> {
     let layout = Layout::parse(data)?;
     let mut warnings = Vec::new();
 
-    let sections = sections_with_entropy(data, &layout, &mut warnings);
+    let (mut sections, in_pass) = sections_with_entropy(data, &layout, &mut warnings);
     for s in &layout.sections {
         if (s.raw_offset as usize).saturating_add(s.raw_size as usize) > data.len()
             && s.raw_size != 0
@@ -131,13 +136,20 @@ pub fn analyze(data: &[u8], opts: &Options) -> Result<PeFacts, PeError> {
     // read, so all of them come from the one pass with the file hashes.
     let mut algorithms = vec![DigestAlgorithm::Sha256];
     algorithms.extend(signature.iter().flat_map(|s| s.algorithms()));
+    let entropy_ranges: Vec<(usize, usize)> = in_pass.iter().map(|&(_, r)| r).collect();
     let whole = pass::whole_file(
         data,
         layout.checksum_offset,
         &ranges,
         opts.hashes,
         &algorithms,
+        &entropy_ranges,
     );
+    for (&(i, _), &e) in in_pass.iter().zip(&whole.entropies) {
+        if let Some(s) = sections.get_mut(i) {
+            s.entropy = Some(e);
+        }
+    }
     let authenticode_sha256 = whole
         .digests
         .iter()
@@ -187,20 +199,39 @@ pub fn analyze(data: &[u8], opts: &Options) -> Result<PeFacts, PeError> {
     })
 }
 
+/// A section whose entropy the single pass counts: its index and file range.
+type InPass = (usize, (usize, usize));
+
 /// Sections may overlap, so a forged table of 65535 sections over the same
 /// bytes would histogram the file 65535 times: entropy work is capped at a
-/// few times the file size.
-fn sections_with_entropy(data: &[u8], layout: &Layout, warnings: &mut Vec<String>) -> Vec<Section> {
+/// few times the file size. The sections that follow one another in the file
+/// without overlapping are counted by the single pass (`pass.rs`); the
+/// others here. Returns the sections, entropy still `None` for those of the
+/// pass, and those (index, file range).
+fn sections_with_entropy(
+    data: &[u8],
+    layout: &Layout,
+    warnings: &mut Vec<String>,
+) -> (Vec<Section>, Vec<InPass>) {
     let mut budget = data.len().saturating_mul(4).saturating_add(1 << 20);
     let mut over_budget = false;
+    let mut in_pass: Vec<InPass> = Vec::new();
     let sections = layout
         .sections
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let raw = s.raw_data(data);
+            let start = (s.raw_offset as usize).min(data.len());
+            let range = (start, start + raw.len());
             let entropy = if raw.len() <= budget {
                 budget -= raw.len();
-                Some(shannon_entropy(raw))
+                if in_pass.last().is_none_or(|(_, (_, end))| *end <= range.0) {
+                    in_pass.push((i, range));
+                    None
+                } else {
+                    Some(shannon_entropy(raw))
+                }
             } else {
                 over_budget = true;
                 None
@@ -222,7 +253,7 @@ fn sections_with_entropy(data: &[u8], layout: &Layout, warnings: &mut Vec<String
             layout.e_lfanew
         ));
     }
-    sections
+    (sections, in_pass)
 }
 
 fn imports_and_exports(

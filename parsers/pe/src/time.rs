@@ -1,30 +1,12 @@
-//! Unix seconds to an ISO-8601 UTC string, without a date crate.
+//! A PE `TimeDateStamp` (Unix seconds) as ISO 8601 UTC, through the workspace's one
+//! time type.
 
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's
-/// `civil_from_days`, valid for the whole u32 range of PE timestamps.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+use triage_bytes::FileTime;
 
 pub fn iso8601_utc(unix_seconds: u32) -> String {
-    let secs = i64::from(unix_seconds);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    FileTime::from_unix_seconds(i64::from(unix_seconds))
+        .map(FileTime::iso_seconds)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
