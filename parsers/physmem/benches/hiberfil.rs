@@ -84,32 +84,57 @@ fn cpu_seconds() -> f64 {
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
+/// How the memory is restored.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `PhysicalMemory::read` of 1 MiB pieces in parallel (through the set cache).
+    Read,
+    /// What the pool scan does: 4 MiB pieces in parallel through
+    /// `PhysicalMemory::for_each_page`, a `memmem` for `Proc` over every page.
+    Scan,
+}
+
 /// Wall seconds, CPU seconds, bytes restored.
-fn restore(file: &Arc<Vec<u8>>) -> (f64, f64, u64) {
+fn restore(file: &Arc<Vec<u8>>, mode: Mode) -> (f64, f64, u64) {
     let src = Arc::new(Shared(file.clone()));
     let mem = open_source(src).expect("open hiberfil");
     let cpu = cpu_seconds();
     let t = Instant::now();
+    let piece: u64 = if mode == Mode::Read { 1 << 20 } else { 4 << 20 };
     let chunks: Vec<(u64, u64)> = mem
         .ranges()
         .iter()
         .flat_map(|r| {
             (r.start..r.end)
-                .step_by(1 << 20)
-                .map(move |s| (s, (s + (1 << 20)).min(r.end)))
+                .step_by(piece as usize)
+                .map(move |s| (s, (s + piece).min(r.end)))
         })
         .collect();
+    let finder = memchr::memmem::Finder::new(b"Proc");
     let bytes: u64 = chunks
         .par_iter()
         .map_init(
-            || vec![0u8; 1 << 20],
-            |buf, &(s, e)| {
-                let n = (e - s) as usize;
-                assert!(mem.read(s, &mut buf[..n]).is_full());
-                n as u64
+            || vec![0u8; piece as usize],
+            |buf, &(s, e)| match mode {
+                Mode::Read => {
+                    let n = (e - s) as usize;
+                    assert!(mem.read(s, &mut buf[..n]).is_full());
+                    n as u64
+                }
+                Mode::Scan => {
+                    let (mut n, mut tags) = (0u64, 0usize);
+                    mem.for_each_page(s, e, &mut |_, p| {
+                        n += p.len() as u64;
+                        tags += finder.find_iter(p).count();
+                    });
+                    std::hint::black_box(tags);
+                    assert_eq!(n, e - s);
+                    n
+                }
             },
         )
         .sum();
+    assert!(mem.read_errors().is_empty());
     (t.elapsed().as_secs_f64(), cpu_seconds() - cpu, bytes)
 }
 
@@ -135,6 +160,13 @@ fn main() {
     };
     let runs = [(0x1000u64, 0x9F000u64), (0x10_0000, size)];
     let threads = rayon::current_num_threads();
+    // HIBERFIL_CASES=binaries-xpress,noise-huffman picks cases (for a profile);
+    // HIBERFIL_RUNS (3) restores per case, the best is printed.
+    let cases = std::env::var("HIBERFIL_CASES").unwrap_or_default();
+    let repeat: usize = std::env::var("HIBERFIL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     for (name, pages) in [
         ("binaries", &binaries as &dyn Fn(u64, &mut [u8])),
         ("noise", &noise),
@@ -143,23 +175,30 @@ fn main() {
             ("xpress", HiberCompression::Xpress),
             ("huffman", HiberCompression::XpressHuffman),
         ] {
+            if !cases.is_empty() && !cases.split(',').any(|k| k == format!("{name}-{cname}")) {
+                continue;
+            }
             let mut file = Vec::new();
             let stats = write_pages(pages, &runs, 19041, 0, c, &mut file).unwrap();
             let file_len = file.len() as u64;
             let file = Arc::new(file);
-            let best = (0..3)
-                .map(|_| restore(&file))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .unwrap();
-            println!(
-                "hiberfil {name:8} {cname:7} {:5} MiB restored, file {:5} MiB ({} of {} sets stored), {threads} threads: {:7.1} MB/s wall, {:7.1} MB per CPU-second",
+            for (mname, mode) in [("read", Mode::Read), ("scan", Mode::Scan)] {
+                let best = (0..repeat.max(1))
+                    .map(|_| restore(&file, mode))
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .unwrap();
+                let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+                println!(
+                "hiberfil {name:8} {cname:7} {mname}: {:5} MiB restored, file {:5} MiB ({} of {} sets stored), {threads} threads: {:7.1} MB/s wall, {:7.1} MB per CPU-second, load {}",
                 best.2 >> 20,
                 file_len >> 20,
                 stats.stored_sets,
                 stats.sets,
                 best.2 as f64 / 1e6 / best.0,
                 best.2 as f64 / 1e6 / best.1.max(0.01),
+                load.split_whitespace().next().unwrap_or("?"),
             );
+            }
         }
     }
 }

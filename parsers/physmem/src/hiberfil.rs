@@ -15,8 +15,12 @@
 //!
 //! The chains are walked once at open (headers only, bounded by the file size); pages are
 //! decompressed on demand, one compression set at a time, into a bounded cache shared by
-//! all threads. Large reads decompress their sets in parallel (rayon).
+//! all threads. Large reads decompress their sets in parallel (rayon). A whole-memory
+//! pass (`PhysicalMemory::for_each_page`, the pool scan: rayon over 4 MiB pieces)
+//! decodes each set once into its own buffer and skips the cache and its copies.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -550,41 +554,41 @@ impl HiberMemory {
     /// Decompress set `index` (exactly its page bytes, never more), through the cache.
     fn set_data(&self, index: u32) -> Option<Arc<[u8]>> {
         let s = self.sets.get(index as usize)?;
-        let loaded = self
-            .cache
-            .get_or_load(u64::from(index), || self.decode(s).map(Arc::from));
-        match loaded {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let mut errs = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-                if errs.len() < MAX_ERRORS {
-                    errs.push(e.to_string());
-                }
-                None
-            }
+        let loaded = self.cache.get_or_load(u64::from(index), || {
+            self.decode(s).map(|d| Arc::from(d.as_ref()))
+        });
+        loaded.map_err(|e| self.note_error(e)).ok()
+    }
+
+    fn note_error(&self, e: SourceError) {
+        let mut errs = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errs.len() < MAX_ERRORS {
+            errs.push(e.to_string());
         }
     }
 
-    fn decode(&self, s: &CompressionSet) -> Result<Vec<u8>, SourceError> {
+    /// The set's page bytes: borrowed from the map for a stored set, else decompressed.
+    fn decode(&self, s: &CompressionSet) -> Result<Cow<'_, [u8]>, SourceError> {
         let loc = self.src.location();
         let want = (s.pages() * PAGE_SIZE) as usize;
-        let owned;
-        let input: &[u8] = match self.src.as_slice().and_then(|all| {
+        let input: Cow<'_, [u8]> = match self.src.as_slice().and_then(|all| {
             let start = usize::try_from(s.data_offset).ok()?;
             all.get(start..start.checked_add(s.compressed_len as usize)?)
         }) {
-            Some(b) => b,
+            Some(b) => Cow::Borrowed(b),
             None => {
                 let mut v = vec![0u8; s.compressed_len as usize];
                 read_exact_at(self.src.as_ref(), s.data_offset, &mut v)?;
-                owned = v;
-                &owned
+                Cow::Owned(v)
             }
         };
-        let run =
-            |alg| decompress(alg, input, want).map_err(|e| e.into_source_error(loc, s.data_offset));
+        let run = |alg| {
+            decompress(alg, &input, want)
+                .map(Cow::Owned)
+                .map_err(|e| e.into_source_error(loc, s.data_offset))
+        };
         let out = match s.codec {
-            SetCodec::Stored => Ok(input.to_vec()),
+            SetCodec::Stored => Ok(input.clone()),
             SetCodec::Xpress => run(Algorithm::Xpress),
             SetCodec::XpressHuffman => run(Algorithm::XpressHuffman),
             SetCodec::Ambiguous => match run(Algorithm::Xpress) {
@@ -675,12 +679,79 @@ impl PhysicalMemory for HiberMemory {
         None
     }
 
+    /// Decodes each set once into a buffer of this call (not through the shared cache:
+    /// a whole-memory pass would only churn it), pages in PFN order. A set needed again
+    /// after another (runs of two sets interleaved) comes from the cache, so a file that
+    /// interleaves every page costs at most two decodes per set, not one per run.
+    fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, &[u8])) -> u64 {
+        let first_pfn = start / PAGE_SIZE;
+        let end_pfn = end.div_ceil(PAGE_SIZE);
+        let mut i = self.runs.partition_point(|r| r.pfn + r.count <= first_pfn);
+        let mut held: Option<(u32, Held<'_>)> = None;
+        let mut decoded: HashSet<u32> = HashSet::new();
+        let mut pages = 0u64;
+        while let Some(r) = self.runs.get(i) {
+            i += 1;
+            if r.pfn >= end_pfn {
+                break;
+            }
+            if held.as_ref().map(|h| h.0) != Some(r.set) {
+                held = None;
+                let data = if decoded.insert(r.set) {
+                    let Some(s) = self.sets.get(r.set as usize) else {
+                        continue;
+                    };
+                    match self.decode(s) {
+                        Ok(d) => Held::Own(d),
+                        Err(e) => {
+                            self.note_error(e);
+                            continue;
+                        }
+                    }
+                } else {
+                    match self.set_data(r.set) {
+                        Some(d) => Held::Shared(d),
+                        None => continue,
+                    }
+                };
+                held = Some((r.set, data));
+            }
+            let Some((_, data)) = held.as_ref() else {
+                continue;
+            };
+            let (lo, hi) = (r.pfn.max(first_pfn), (r.pfn + r.count).min(end_pfn));
+            for pfn in lo..hi {
+                let at = (u64::from(r.first) + (pfn - r.pfn)) as usize * PAGE_SIZE as usize;
+                if let Some(page) = data.bytes().get(at..at + PAGE_SIZE as usize) {
+                    f(pfn * PAGE_SIZE, page);
+                    pages += 1;
+                }
+            }
+        }
+        pages
+    }
+
     fn kind(&self) -> ContainerKind {
         ContainerKind::Hiberfil
     }
 
     fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+}
+
+/// A decoded set held by [`HiberMemory::for_each_page`]: its own decode, or the cache's.
+enum Held<'a> {
+    Own(Cow<'a, [u8]>),
+    Shared(Arc<[u8]>),
+}
+
+impl Held<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Held::Own(c) => c,
+            Held::Shared(a) => a,
+        }
     }
 }
 

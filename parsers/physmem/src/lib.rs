@@ -74,6 +74,33 @@ pub trait PhysicalMemory: Send + Sync {
     }
     /// The 4 KiB page containing `paddr`, borrowed from the map when stored contiguously.
     fn page(&self, paddr: u64) -> Option<&[u8]>;
+    /// Calls `f(paddr, page)` for every 4 KiB page from `start` (rounded down to a page)
+    /// to `end` that has present bytes, in address order; holes inside a page read as
+    /// zero, pages with no present byte are skipped. A whole-memory pass (the pool scan)
+    /// goes through here: containers that decompress override it to decode each block
+    /// once, without the cache. Returns how many pages were copied or decoded rather than
+    /// borrowed from the map.
+    fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, &[u8])) -> u64 {
+        let mut copy = vec![0u8; PAGE_SIZE as usize];
+        let mut copied = 0u64;
+        let mut pa = start & !(PAGE_SIZE - 1);
+        while pa < end {
+            match self.page(pa) {
+                Some(p) => f(pa, p),
+                None => {
+                    if self.read(pa, &mut copy) != ReadOutcome::Absent {
+                        copied += 1;
+                        f(pa, &copy);
+                    }
+                }
+            }
+            let Some(next) = pa.checked_add(PAGE_SIZE) else {
+                break;
+            };
+            pa = next;
+        }
+        copied
+    }
     /// Which container this is.
     fn kind(&self) -> ContainerKind;
     /// The crash-dump header, when the container is a Windows crash dump.
@@ -107,6 +134,9 @@ impl<T: PhysicalMemory + ?Sized> PhysicalMemory for Box<T> {
     }
     fn page(&self, paddr: u64) -> Option<&[u8]> {
         (**self).page(paddr)
+    }
+    fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, &[u8])) -> u64 {
+        (**self).for_each_page(start, end, f)
     }
     fn kind(&self) -> ContainerKind {
         (**self).kind()

@@ -28,6 +28,13 @@ pub struct DtbFound {
 
 const LOW_STUB_MASK: u64 = 0xFFFF_FFFF_FFFF_00FF;
 const LOW_STUB_VALUE: u64 = 0x0000_0001_0006_00E9;
+
+/// Is `qword`, the first of a page below 1 MiB, the start of the processor start block
+/// ("low stub") every x64 Windows keeps there? The one test of it: the DTB search here
+/// and the raw-memory detection of the CLI both ask it.
+pub fn is_low_stub(qword: u64) -> bool {
+    qword & LOW_STUB_MASK == LOW_STUB_VALUE
+}
 const PRESENT: u64 = 1;
 const WRITABLE: u64 = 2;
 const USER: u64 = 4;
@@ -86,7 +93,7 @@ pub fn find_low_stub(phys: &dyn PhysicalMemory) -> Option<DtbFound> {
         .step_by(PAGE_SIZE as usize)
         .find_map(|pa| {
             with_page(phys, pa, |p| {
-                if u64_in(p, 0) & LOW_STUB_MASK != LOW_STUB_VALUE {
+                if !is_low_stub(u64_in(p, 0)) {
                     return None;
                 }
                 let hint = u64_in(p, 0x70);

@@ -16,7 +16,9 @@ mod translate;
 mod vmem;
 
 pub use discover::{discover, discover_x64, Discovery, Proof};
-pub use dtb::{find_dtb, find_low_stub, is_kernel_pml4, scan_self_map, DtbFound, DtbSource};
+pub use dtb::{
+    find_dtb, find_low_stub, is_kernel_pml4, is_low_stub, scan_self_map, DtbFound, DtbSource,
+};
 pub use error::{Result, WinmemError};
 pub use info::{mem_info, mem_info_path, MemInfo};
 pub use kernel::{

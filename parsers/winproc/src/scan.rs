@@ -211,19 +211,10 @@ pub fn scan_processes_until(
                 return (hits, c);
             }
             let mut spill = Vec::new();
-            let mut copy = vec![0u8; PAGE_SIZE as usize];
-            for page_pa in (start..end).step_by(PAGE_SIZE as usize) {
-                let page: &[u8] = match phys.page(page_pa) {
-                    Some(p) => p,
-                    None => {
-                        // A page cut by a range edge: read what is there, holes as zeros.
-                        if phys.read(page_pa, &mut copy) == ReadOutcome::Absent {
-                            continue;
-                        }
-                        c.copied_pages += 1;
-                        &copy
-                    }
-                };
+            // Pages borrowed from the map where they lie whole; a page cut by a range
+            // edge is read (holes as zeros), a compressed container decodes each block
+            // once (see `PhysicalMemory::for_each_page`).
+            let copied = phys.for_each_page(start, end, &mut |page_pa, page| {
                 c.bytes += page.len() as u64;
                 for off in finder.find_iter(page) {
                     c.tag_hits += 1;
@@ -233,7 +224,8 @@ pub fn scan_processes_until(
                         hits.push(hit);
                     }
                 }
-            }
+            });
+            c.copied_pages += copied;
             (hits, c)
         })
         .collect();
@@ -247,17 +239,19 @@ pub fn scan_processes_until(
 }
 
 /// A bare `memmem` count of `tag` over every present page, for comparison with the scan.
+/// Pages the container cannot lend (compressed ones, pages cut by a range edge) are read
+/// or decoded, as the scan does, so every container counts the same memory.
 pub fn count_tag(phys: &dyn PhysicalMemory, tag: &[u8]) -> u64 {
     let finder = memmem::Finder::new(tag);
     let chunks = chunks(phys);
     chunks
         .par_iter()
         .map(|&(start, end)| {
-            (start..end)
-                .step_by(PAGE_SIZE as usize)
-                .filter_map(|pa| phys.page(pa))
-                .map(|p| finder.find_iter(p).count() as u64)
-                .sum::<u64>()
+            let mut n = 0u64;
+            phys.for_each_page(start, end, &mut |_, page| {
+                n += finder.find_iter(page).count() as u64;
+            });
+            n
         })
         .sum()
 }

@@ -48,6 +48,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = m.read(r.end.saturating_sub(8), &mut buf[..64]);
         }
         let _ = m.read(u64::MAX - 10, &mut buf[..64]);
+        // The whole-memory pass (the pool scan's path), bounded to the first 64 MiB.
+        let mut n = 0u64;
+        let _ = m.for_each_page(0, 64 << 20, &mut |_, p| n += p.len() as u64);
+        let _ = m.for_each_page(u64::MAX - 0x2000, u64::MAX, &mut |_, _| {});
         let _ = m.read_errors();
     }
 });

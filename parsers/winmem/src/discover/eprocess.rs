@@ -298,6 +298,18 @@ fn fields(vm: &VirtualMemory, procs: &mut Procs, disc: &mut Discovery) {
     pointers(vm, procs, disc);
 }
 
+/// Why ExitTime is left empty when no listed process has exited. A running process holds
+/// 0 there, as do many other qwords, so only an exited one (a FILETIME ≥ its CreateTime)
+/// tells the offset. No structural relation stands in for it: across the ten x64
+/// ntkrnlmp ISFs in shared/symbols (7601, 9600, 14393, 17763, 18362, 19041 ×2, 20348,
+/// 22000 ×2) ExitTime keeps no fixed distance to any field discovery finds, nor to any
+/// other EPROCESS field: ExitTime − CreateTime is 0x8, 0x370, 0x388, 0x388, 0x3b0 and
+/// 0x3d8 from 19041 on; − ExitStatus −0x2d4, −0xbc, +0x64, then +0x6c; − VadRoot −0x2d8,
+/// +0x68, +0x70, then +0x68. A relation true on most builds would be a guess on the next.
+const NO_EXITED: &str = "no exited process on the list to find it by (0 in every running process, \
+     like many other fields; across the ten x64 ISFs its distance to CreateTime, ExitStatus \
+     and VadRoot changes with the build, so no relation places it)";
+
 fn exit_time(procs: &mut Procs, disc: &mut Discovery) {
     if disc.layout.eprocess_exit_time.is_some() {
         return;
@@ -308,24 +320,24 @@ fn exit_time(procs: &mut Procs, disc: &mut Discovery) {
         return;
     };
     if exited == 0 {
-        disc.missing(
-            "eprocess_exit_time",
-            "no exited process on the list to find it by",
-        );
+        disc.missing("eprocess_exit_time", NO_EXITED);
         return;
     }
-    let found = candidates(&procs.taken, 8).find(|&o| {
-        procs.all.iter().zip(&procs.exited).all(|(p, &x)| {
-            let t = q(&p.body, o);
-            if x {
-                plausible_time(t) && t >= q(&p.body, create)
-            } else {
-                t == 0
-            }
+    // Every offset that fits, not the first: two would be a guess between them.
+    let fits: Vec<usize> = candidates(&procs.taken, 8)
+        .filter(|&o| {
+            procs.all.iter().zip(&procs.exited).all(|(p, &x)| {
+                let t = q(&p.body, o);
+                if x {
+                    plausible_time(t) && t >= q(&p.body, create)
+                } else {
+                    t == 0
+                }
+            })
         })
-    });
-    match found {
-        Some(o) => {
+        .collect();
+    match fits[..] {
+        [o] => {
             disc.layout.eprocess_exit_time = Some(o as u32);
             procs.taken.insert(o);
             disc.found(
@@ -337,9 +349,17 @@ fn exit_time(procs: &mut Procs, disc: &mut Discovery) {
                 ),
             );
         }
-        None => disc.missing(
+        [] => disc.missing(
             "eprocess_exit_time",
             "no offset is 0 when running and a time after CreateTime when exited",
+        ),
+        _ => disc.missing(
+            "eprocess_exit_time",
+            format!(
+                "{} offsets are 0 when running and a time after CreateTime in the {exited} exited ({:#x?}): ambiguous",
+                fits.len(),
+                &fits[..fits.len().min(8)]
+            ),
         ),
     }
 }
