@@ -251,18 +251,22 @@ impl clap::ValueEnum for Severity {
 
 impl clap::ValueEnum for RecordKind {
     fn value_variants<'a>() -> &'a [Self] {
-        const KINDS: [RecordKind; 10] = [
-            RecordKind::Inputs,
-            RecordKind::Files,
-            RecordKind::Processes,
-            RecordKind::Registry,
-            RecordKind::Findings,
-            RecordKind::Volumes,
-            RecordKind::Entries,
-            RecordKind::Executions,
-            RecordKind::Timeline,
-            RecordKind::All,
-        ];
+        // Every kind, then `all`.
+        const KINDS: [RecordKind; 10] = {
+            let k = RecordKind::ALL;
+            [
+                k[0],
+                k[1],
+                k[2],
+                k[3],
+                k[4],
+                k[5],
+                k[6],
+                k[7],
+                k[8],
+                RecordKind::All,
+            ]
+        };
         &KINDS
     }
 

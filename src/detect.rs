@@ -109,10 +109,7 @@ pub fn has_low_stub(data: &[u8]) -> bool {
     (0..limit)
         .step_by(0x1000)
         .filter_map(|off| data.get(off..off + 8))
-        .any(|q| {
-            let v = u64::from_le_bytes(q.try_into().unwrap_or([0; 8]));
-            v & 0xFFFF_FFFF_FFFF_00FF == 0x0000_0001_0006_00E9
-        })
+        .any(|q| triage_winmem::is_low_stub(u64::from_le_bytes(q.try_into().unwrap_or([0; 8]))))
 }
 
 /// Detect the format of a source: its first 8 KiB and last 512 bytes, and for raw memory
@@ -163,21 +160,23 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
             _ => Format::Regf,
         };
     }
-    if starts(b"PAGEDU64") {
-        return Format::CrashDump64;
-    }
-    if starts(b"PAGEDUMP") {
-        return Format::CrashDump32;
+    // Memory containers: one detector, the memory crate's (crash dumps, ELF cores — an
+    // ELF executable is not memory —, LiME, hibernation files, VMware saved state).
+    // Length 0: "raw" is decided below from the processor start block, not by size.
+    if let Some(kind) = triage_physmem::detect(head, 0) {
+        use triage_physmem::ContainerKind as K;
+        match kind {
+            K::CrashDump64 => return Format::CrashDump64,
+            K::CrashDump32 => return Format::CrashDump32,
+            K::ElfCore => return Format::Elf,
+            K::Lime => return Format::Lime,
+            K::Hiberfil => return Format::Hibernation,
+            K::VmwareState => return Format::VmwareState,
+            K::Raw | K::VmwareVmem => {}
+        }
     }
     if starts(b"\x7fELF") {
-        // One detector: the memory crate's, which wants e_type ET_CORE.
-        return match triage_physmem::detect(head, 0) {
-            Some(triage_physmem::ContainerKind::ElfCore) => Format::Elf,
-            _ => Format::ElfNotCore,
-        };
-    }
-    if starts(b"EMiL") {
-        return Format::Lime;
+        return Format::ElfNotCore;
     }
     if starts(b"EVF\x09\x0d\x0a\xff\x00") || starts(b"EVF2\r\n\x81\x00") {
         return Format::Ewf;
@@ -203,15 +202,6 @@ pub fn detect(head: &[u8], tail: &[u8], whole: Option<&[u8]>) -> Format {
     }
     if starts(b"PK\x03\x04") {
         return Format::Zip;
-    }
-    if starts(b"hibr") || starts(b"HIBR") || starts(b"wake") || starts(b"WAKE") {
-        return Format::Hibernation;
-    }
-    if let Some(m) = le32(head, 0) {
-        // VMware suspended-state / snapshot files (.vmss/.vmsn)
-        if matches!(m, 0xbed2bed0 | 0xbad1bad1 | 0xbed2bed2 | 0xbed3bed3) {
-            return Format::VmwareState;
-        }
     }
     if tail.len() >= 512 && tail[tail.len() - 512..].starts_with(b"conectix") {
         return Format::Vhd;

@@ -118,7 +118,7 @@ fn run(cli: Cli) -> Result<u8> {
                 common,
             } => {
                 setup_threads(common.threads);
-                smss_triage::analyse::disk_commands::ls_command(&paths, partition, &common)
+                smss_triage::commands::disk::ls_command(&paths, partition, &common)
             }
             DiskCommand::Cat {
                 image,
@@ -126,7 +126,7 @@ fn run(cli: Cli) -> Result<u8> {
                 partition,
                 entry,
                 stream,
-            } => smss_triage::analyse::disk_commands::cat_command(
+            } => smss_triage::commands::disk::cat_command(
                 &image,
                 path.as_deref(),
                 partition,
@@ -137,7 +137,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Mem { command } => match command {
             MemCommand::Info { paths, common, mem } => {
                 let opts = mem_options(&mem, &common);
-                smss_triage::analyse::mem::info_command(&paths, &common, &opts)
+                smss_triage::commands::mem::info_command(&paths, &common, &opts)
             }
             MemCommand::Ps {
                 paths,
@@ -147,7 +147,7 @@ fn run(cli: Cli) -> Result<u8> {
             } => {
                 let opts = mem_options(&mem, &common);
                 if tree {
-                    return smss_triage::analyse::mem::tree_command(&paths, &common, &opts);
+                    return smss_triage::commands::mem::tree_command(&paths, &common, &opts);
                 }
                 batch(
                     &paths,
@@ -162,7 +162,7 @@ fn run(cli: Cli) -> Result<u8> {
             }
             MemCommand::Smss { paths, common, mem } => {
                 let opts = mem_options(&mem, &common);
-                smss_triage::analyse::mem::smss_command(&paths, &common, &opts)
+                smss_triage::commands::mem::smss_command(&paths, &common, &opts)
             }
         },
     }

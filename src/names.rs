@@ -5,16 +5,12 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Boot-chain and other high-value names attackers imitate.
-pub const PROTECTED: &[&str] = &[
-    "smss.exe",
-    "csrss.exe",
-    "wininit.exe",
-    "winlogon.exe",
-    "services.exe",
-    "lsass.exe",
-    "svchost.exe",
-];
+/// The names attackers imitate: the boot chain (`rules::baseline::BOOT_CHAIN`) and
+/// svchost.exe.
+pub const PROTECTED: [&str; 7] = {
+    let b = crate::rules::baseline::BOOT_CHAIN;
+    [b[0], b[1], b[2], b[3], b[4], b[5], "svchost.exe"]
+};
 
 /// Genuine Windows binaries whose names sit within edit distance 2 of a protected
 /// name. Flagging them would be a false positive on every clean system.
@@ -89,6 +85,15 @@ impl Lookalike {
     }
 
     /// MITRE ATT&CK sub-technique the trick evidences.
+    /// How sure a lookalike is: an edit-distance match may be an honest typo or an
+    /// unlisted genuine neighbour (medium); the other tricks are deliberate (high).
+    pub fn severity(&self) -> crate::model::Severity {
+        match self {
+            Lookalike::EditDistance(_) => crate::model::Severity::Medium,
+            _ => crate::model::Severity::High,
+        }
+    }
+
     pub fn attack(&self) -> &'static str {
         match self {
             Lookalike::BidiOverride => "T1036.002",
@@ -122,7 +127,7 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
     }
     let skeleton = skeleton(name);
 
-    for &p in PROTECTED {
+    for &p in &PROTECTED {
         if skeleton == p {
             let how = if has_bidi {
                 Lookalike::BidiOverride
@@ -135,13 +140,13 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
     // A bidi override reorders what is displayed: `smss\u{202E}exe.scr` shows as
     // `smssrcs.exe`. Any bidi control in a name built around a protected stem is hostile.
     if has_bidi {
-        for &p in PROTECTED {
+        for &p in &PROTECTED {
             if skeleton.contains(stem(p)) {
                 return Some((p, Lookalike::BidiOverride));
             }
         }
     }
-    for &p in PROTECTED {
+    for &p in &PROTECTED {
         if is_double_extension(&skeleton, p) {
             return Some((p, Lookalike::DoubleExtension));
         }
@@ -152,7 +157,7 @@ pub fn lookalike(name: &str) -> Option<(&'static str, Lookalike)> {
         return None;
     }
     let mut best: Option<(&'static str, usize)> = None;
-    for &p in PROTECTED {
+    for &p in &PROTECTED {
         let d = damerau_levenshtein(&skeleton, p);
         if d <= 2 && best.is_none_or(|(_, bd)| d < bd) {
             best = Some((p, d));

@@ -160,3 +160,91 @@ fn windows_xp_names_are_genuine_and_a_planted_dll_is_not() {
     }
     assert!(hits.iter().all(|h| !h["evidence"].contains("version.dll")));
 }
+
+/// A SOFTWARE hive saying `version` (and `build`), written by hivex into a copy of a
+/// genuine hive, beside the SYSTEM hive in `dir` (as `System32\config` holds them).
+fn software_beside(dir: &Path, version: &str, build: &str) -> Option<()> {
+    let hivexregedit = triage_testkit::tool("hivexregedit")?;
+    let hive = dir.join("SOFTWARE");
+    std::fs::copy(hives()?.join("regipy__SAM"), &hive).unwrap();
+    let reg = format!(
+        "Windows Registry Editor Version 5.00\n\n\
+         [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft]\n\n\
+         [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT]\n\n\
+         [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\n\
+         \"CurrentVersion\"=\"{version}\"\n\"CurrentBuildNumber\"=\"{build}\"\n\n"
+    );
+    let regfile = dir.join("software.reg");
+    std::fs::write(&regfile, reg).unwrap();
+    let st = std::process::Command::new(hivexregedit)
+        .args(["--merge", "--prefix", r"HKEY_LOCAL_MACHINE\SOFTWARE"])
+        .arg(&hive)
+        .arg(&regfile)
+        .status()
+        .unwrap();
+    assert!(st.success(), "hivexregedit --merge");
+    Some(())
+}
+
+#[test]
+fn the_release_comes_from_the_software_hive_beside() {
+    let xp_only = [("olethk32", "olethk32.dll"), ("lz32", "lz32.dll")];
+    // Windows 7's SYSTEM hive with XP's KnownDLLs, and a SOFTWARE hive saying 7 SP1:
+    // names only XP listed are a low finding naming XP.
+    let dir = tempfile::tempdir().unwrap();
+    let Some(hive) = planted(dir.path(), &knowndlls_reg(&xp_only)) else {
+        return;
+    };
+    let Some(()) = software_beside(dir.path(), "6.1", "7601") else {
+        return;
+    };
+    let inputs = records("inputs", &hive);
+    assert!(
+        inputs[0]["detail"].contains("Windows 7/2008 R2 (from ")
+            && inputs[0]["detail"].contains("SOFTWARE)"),
+        "{:?}",
+        inputs[0]["detail"]
+    );
+    let f = records("findings", &hive);
+    let hits: Vec<_> = f.iter().filter(|f| f["rule"] == "REG-KNOWNDLLS").collect();
+    for (v, _) in xp_only {
+        assert!(
+            hits.iter().any(|h| h["evidence"].contains(v)),
+            "{v}: {hits:?}"
+        );
+    }
+    for h in &hits {
+        assert_eq!(h["severity"], "low", "{h:?}");
+        assert!(
+            h["explanation"].contains("on Windows 7/2008 R2")
+                && h["explanation"].contains("only Windows 2000/XP/2003"),
+            "{h:?}"
+        );
+    }
+    // The genuine Windows 7 hive beside a SOFTWARE hive saying 7 SP1: nothing; beside
+    // one saying Windows 10, the names only Vista and 7 listed (LPK, USP10) are low.
+    for (version, build, expect_lpk) in [("6.1", "7601", false), ("6.3", "19045", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let hive = dir.path().join("SYSTEM");
+        std::fs::copy(hives().unwrap().join("regipy__SYSTEM"), &hive).unwrap();
+        software_beside(dir.path(), version, build).unwrap();
+        let f = records("findings", &hive);
+        let hits: Vec<_> = f.iter().filter(|f| f["rule"] == "REG-KNOWNDLLS").collect();
+        if !expect_lpk {
+            assert!(hits.is_empty(), "{version}: {hits:?}");
+            continue;
+        }
+        for dll in ["LPK", "USP10"] {
+            let h = hits
+                .iter()
+                .find(|h| h["subject"].ends_with(&format!("KnownDLLs\\{dll}")))
+                .unwrap_or_else(|| panic!("{dll}: {hits:?}"));
+            assert_eq!(h["severity"], "low");
+            assert!(
+                h["explanation"].contains("on Windows 10/2016/2019")
+                    && h["explanation"].contains("Windows 7/2008 R2"),
+                "{h:?}"
+            );
+        }
+    }
+}

@@ -31,16 +31,9 @@ const MEMORY_MIN: u64 = 16 << 20;
 /// Memory images up to this size are analysed from the image (read into memory).
 const MEMORY_MAX_READ: u64 = 768 << 20;
 
-/// The boot-chain binaries compared between the live volume and each shadow copy.
-const BOOT_CHAIN: &[&str] = &[
-    "smss.exe",
-    "csrss.exe",
-    "wininit.exe",
-    "winlogon.exe",
-    "services.exe",
-    "lsass.exe",
-    "svchost.exe",
-];
+/// The binaries compared between the live volume and each shadow copy: the protected
+/// names.
+const BOOT_CHAIN: [&str; 7] = crate::names::PROTECTED;
 
 /// Why an entry was picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,7 +502,7 @@ fn event_logs(
 ) -> Vec<String> {
     let mut notes = Vec::new();
     for name in EVENT_LOGS {
-        // One log is scanned whole (its chunks in parallel); the budget is asked between.
+        // A log's chunks are scanned in parallel; the budget is asked before each.
         if deadline.expired() {
             warnings.push(format!(
                 "{vol_loc} › {LOGS_DIR}\\{name} and the logs after it: not read, time budget spent"
@@ -524,10 +517,17 @@ fn event_logs(
         let result = (|| -> anyhow::Result<(InputReport, String, Vec<String>)> {
             let data = ntfs.open_stream_at(entry, "", &path)?;
             let file = triage_evtx::EvtxFile::from_source(&data, MAX_EVENT_LOG)?;
-            let scan = triage_evtx::scan(&file);
+            // Stops before the next chunk once the input's budget is spent.
+            let scan = triage_evtx::scan_until(&file, deadline);
             let mut sub = InputReport::default();
             let summary = crate::analyse::evtx::add_scan(&scan, &mut sub);
-            let errs = scan.errors.iter().take(5).map(|e| e.to_string()).collect();
+            let mut errs: Vec<String> = scan.errors.iter().take(5).map(|e| e.to_string()).collect();
+            if scan.stopped {
+                errs.push(format!(
+                    "event log scan stopped at the time budget: {} of {} chunks not read",
+                    scan.chunks_skipped, scan.chunks
+                ));
+            }
             Ok((sub, summary, errs))
         })();
         match result {
@@ -733,7 +733,13 @@ fn hibernation(
         let src: Source = Arc::new(data);
         let phys = triage_physmem::hiberfil::open_source(src)?;
         let mut sub = InputReport::default();
-        let w = crate::analyse::mem::analyse_phys(&phys, opts, &mut sub)?;
+        // The hibernated system's paging file is beside it, from the same boot: pages
+        // the hibernation image says are paged out are read there.
+        let mut opts = opts.clone();
+        if opts.pagefile.is_none() && opts.found_pagefile.is_none() {
+            opts.found_pagefile = crate::analyse::mem::pagefile_on(ntfs, vol_loc);
+        }
+        let w = crate::analyse::mem::analyse_phys(&phys, &opts, &mut sub)?;
         if !w.is_empty() {
             sub.input.detail.push_str(&format!("; {}", w.join("; ")));
         }
@@ -758,7 +764,7 @@ fn boot_chain_hashes(ntfs: &Ntfs) -> BTreeMap<&'static str, String> {
             continue;
         };
         if let Ok(b) = triage_source::read_all(&d, MAX_CANDIDATE) {
-            out.insert(*name, crate::evidence::hex(&Sha256::digest(&b)));
+            out.insert(name, triage_bytes::hex::encode(&Sha256::digest(&b)));
         }
     }
     out

@@ -38,7 +38,7 @@ fn record(e: &ProcessEvent, boot: u32) -> ProcessRecord {
             .to_string(),
         name,
         image_path: e.image.clone(),
-        command_line: e.command_line.clone().unwrap_or_default(),
+        command_line: e.command_line.clone().unwrap_or_default().into(),
         session: e
             .terminal_session_id
             .map(|s| s.to_string())
@@ -54,7 +54,7 @@ fn record(e: &ProcessEvent, boot: u32) -> ProcessRecord {
             .unwrap_or_default(),
         logon_id: e.logon_id.clone().unwrap_or_default(),
         token_type: e.token_elevation_type.clone().unwrap_or_default(),
-        found_by: "history".into(),
+        found_by: crate::model::FoundBy::History,
         source: e.source.to_string(),
         event_time: filetime(e.event_time),
         record_id: e.record_id,
@@ -151,7 +151,7 @@ pub fn add_scan(scan: &triage_evtx::Scan, report: &mut InputReport) -> String {
 /// The EVTX analyser.
 ///
 /// A log's chunks are scanned in one parallel pass (logs up to 4 GiB); the time
-/// budget (`--max-seconds-per-input`) is asked before it.
+/// budget (`--max-seconds-per-input`) is asked before it and before every chunk.
 pub fn analyse(ev: &Evidence, _opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
     if triage_source::Deadline::current().expired() {
         return Ok(vec!["event log not read: time budget spent".into()]);
@@ -164,6 +164,12 @@ pub fn analyse(ev: &Evidence, _opts: &Options, report: &mut InputReport) -> Resu
         warnings.push(format!(
             "and {} more damaged chunks or records",
             scan.errors.len() - 10
+        ));
+    }
+    if scan.stopped {
+        warnings.push(format!(
+            "event log scan stopped at the time budget: {} of {} chunks not read",
+            scan.chunks_skipped, scan.chunks
         ));
     }
     Ok(warnings)

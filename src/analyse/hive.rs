@@ -12,6 +12,7 @@ use crate::model::{InputReport, RegistryRecord};
 use crate::rules::registry::{
     self as rules, ControlSetDifference, IfeoFacts, SessionManagerFacts, SilentExitFacts,
 };
+use crate::rules::windows::WindowsRelease;
 
 /// How deep `--dump` descends below the key asked for.
 const DUMP_MAX_DEPTH: u32 = 64;
@@ -124,7 +125,17 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
 
     match kind {
         HiveType::System => {
-            system(&hive, kind_name, report, &mut warnings);
+            let release = release_beside(ev, &mut warnings);
+            if let Some((r, from)) = &release {
+                notes.push(format!("{r} (from {from})"));
+            }
+            system(
+                &hive,
+                kind_name,
+                release.map(|(r, _)| r),
+                report,
+                &mut warnings,
+            );
             // Execution evidence kept by SYSTEM: ShimCache and BAM/DAM.
             crate::analyse::execution::add_registry_facts(
                 cfg::shimcache(&hive),
@@ -148,9 +159,37 @@ pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Resul
     Ok(warnings)
 }
 
+/// The Windows release of the SOFTWARE hive beside a SYSTEM hive (`System32\config`
+/// holds both), from `Microsoft\Windows NT\CurrentVersion`, and what it was read from.
+/// `None` without a readable SOFTWARE hive there: the Session Manager lists are then
+/// judged against every release.
+fn release_beside(ev: &Evidence, warnings: &mut Vec<String>) -> Option<(WindowsRelease, String)> {
+    let src = ev.siblings.open("SOFTWARE").ok()??;
+    let from = src.location().to_string();
+    let bytes = match triage_source::read_all(src.as_ref(), crate::evidence::MAX_IN_MEMORY) {
+        Ok(b) => b,
+        Err(e) => {
+            warnings.push(format!("{from}: not read for the Windows release: {e}"));
+            return None;
+        }
+    };
+    let hive = triage_regf::Hive::from_bytes(&bytes).ok()?;
+    let key = hive.open_key(r"Microsoft\Windows NT\CurrentVersion").ok()?;
+    let text = |name: &str| -> Option<String> {
+        let raw = key.value(name).ok()??.raw_data().ok()?;
+        Some(triage_regf::decode_sz(&raw))
+    };
+    let build = text("CurrentBuildNumber")
+        .or_else(|| text("CurrentBuild"))
+        .and_then(|b| b.trim().parse::<u32>().ok());
+    let release = WindowsRelease::from_current_version(&text("CurrentVersion")?, build)?;
+    Some((release, from))
+}
+
 fn system(
     hive: &triage_regf::Hive<'_>,
     kind: &str,
+    release: Option<WindowsRelease>,
     report: &mut InputReport,
     warnings: &mut Vec<String>,
 ) {
@@ -181,7 +220,7 @@ fn system(
         push_session_manager(sm, kind, &mut report.registry);
         report
             .findings
-            .extend(rules::check_session_manager(&facts(sm)));
+            .extend(rules::check_session_manager_on(&facts(sm), release));
     }
     let diffs: Vec<ControlSetDifference> = sys
         .differences
@@ -285,13 +324,7 @@ fn facts(sm: &SessionManagerConfig) -> SessionManagerFacts {
     let subs = sm.subsystems.as_ref();
     let windows = subs.and_then(|s| s.windows_command.as_ref());
     let mut pending = Vec::new();
-    for p in [
-        &sm.pending_file_rename_operations,
-        &sm.pending_file_rename_operations2,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for p in sm.pending_renames() {
         for op in &p.operations {
             pending.push((
                 op.source.clone(),
@@ -357,27 +390,12 @@ fn push_session_manager(sm: &SessionManagerConfig, kind: &str, out: &mut Vec<Reg
     let cs = sm.control_set.as_str();
     let key = format!("{cs}\\Control\\Session Manager");
     let t = sm.key_last_written;
-    for v in [
-        &sm.boot_execute,
-        &sm.boot_execute_no_pnp_sync,
-        &sm.setup_execute,
-        &sm.execute,
-        &sm.platform_execute,
-        &sm.s0_initial_command,
-        &sm.exclude_from_known_dlls,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for v in sm.boot_values() {
         out.push(value_record(kind, cs, sm.is_current, &key, v, t, ""));
     }
     if let Some(s) = &sm.subsystems {
         let k = format!("{key}\\SubSystems");
-        for v in [&s.windows, &s.required, &s.optional, &s.kmode, &s.debug]
-            .into_iter()
-            .flatten()
-            .chain(s.other.iter())
-        {
+        for v in s.values() {
             let detail = if v.name.eq_ignore_ascii_case("Windows") {
                 s.windows_command
                     .as_ref()
@@ -426,13 +444,7 @@ fn push_session_manager(sm: &SessionManagerConfig, kind: &str, out: &mut Vec<Reg
             ));
         }
     }
-    for p in [
-        &sm.pending_file_rename_operations,
-        &sm.pending_file_rename_operations2,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for p in sm.pending_renames() {
         for op in &p.operations {
             out.push(RegistryRecord {
                 hive_type: kind.into(),

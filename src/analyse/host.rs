@@ -15,7 +15,7 @@ use crate::analyse::disk;
 use crate::evidence::Evidence;
 use crate::model::{Finding, InputReport, ProcessRecord, Severity};
 use crate::names;
-use crate::rules::{self, process::volume_relative};
+use crate::rules::{self, support::volume_relative};
 
 /// The host an input belongs to, from what its records say.
 pub fn host_of(r: &InputReport) -> Option<String> {

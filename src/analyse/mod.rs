@@ -2,8 +2,8 @@
 //! rayon runs inputs in parallel and one failing input never stops the others.
 
 pub mod disk;
-pub mod disk_commands;
 pub mod disk_triage;
+pub mod entries;
 pub mod evtx;
 pub mod execution;
 pub mod hive;
@@ -51,6 +51,9 @@ pub struct Options {
     pub no_scan: bool,
     /// `mem ... --pagefile FILE`: the host's pagefile.sys, for paged-out pages.
     pub pagefile: Option<PathBuf>,
+    /// A pagefile.sys found for the dumps, not given: on the disk image of the same host
+    /// (`stream`) or beside a hiberfil.sys (disk triage). `--pagefile` wins.
+    pub found_pagefile: Option<mem::FoundPagefile>,
     /// `disk ... --partition N`.
     pub partition: Option<u32>,
     /// Disk images: triage every NTFS volume (`scan`); `disk info` only describes them.
@@ -161,6 +164,13 @@ pub fn stream(
         Vec::new()
     };
     let is_disk = |i: usize| kinds.get(i).copied().flatten().is_some_and(|f| f.is_disk());
+    let is_memory = |i: usize| {
+        kinds
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|f| f.is_memory())
+    };
     let both = (0..kinds.len()).any(is_disk) && kinds.iter().flatten().any(|f| f.is_memory());
     // Disk reports for the host view, analysed up front: index -> report.
     let mut disks: std::collections::BTreeMap<usize, InputReport> = Default::default();
@@ -173,6 +183,22 @@ pub fn stream(
         disks.extend(done);
     }
     let disk_list: Vec<InputReport> = disks.values().cloned().collect();
+    // One host's evidence (one disk image, and `--host` or a single dump): the dumps read
+    // their paged-out pages from that image's pagefile.sys, as the host view links them.
+    let dump_opts = match (both, disks.keys().next()) {
+        (true, Some(&i))
+            if disks.len() == 1
+                && opts.pagefile.is_none()
+                && opts.found_pagefile.is_none()
+                && (opts.host.is_some()
+                    || kinds.iter().flatten().filter(|f| f.is_memory()).count() == 1) =>
+        {
+            let mut o = opts.clone();
+            o.found_pagefile = host_pagefile(items[i].path());
+            o
+        }
+        _ => opts.clone(),
+    };
     let done = AtomicUsize::new(0);
     let work = |j: usize| -> InputReport {
         let i = skip + j;
@@ -186,6 +212,7 @@ pub fn stream(
             }
             Item::File(p) => match disks.get(&i) {
                 Some(r) => r.clone(),
+                None if is_memory(i) => analyse_one(p, scope, &dump_opts),
                 None => analyse_one(p, scope, opts),
             },
         };
@@ -211,6 +238,17 @@ pub fn stream(
         });
     progress.finish();
     res
+}
+
+/// `pagefile.sys` of the Windows volume of a disk image (the first NTFS volume that has
+/// one), for the dumps of the same host.
+fn host_pagefile(image: &Path) -> Option<mem::FoundPagefile> {
+    let ev = Evidence::open(image).ok()?;
+    let img = disk::open_image(&ev).ok()?;
+    img.volumes.iter().find_map(|v| match &v.ntfs {
+        Some(Ok(ntfs)) => mem::pagefile_on(ntfs, &v.location()),
+        _ => None,
+    })
 }
 
 /// Analyse one input. Never panics: a panic inside a parser (a bug) is caught and

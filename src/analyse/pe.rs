@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::analyse::Options;
 use crate::evidence::Evidence;
-use crate::model::{join, FileRecord, InputReport};
+use crate::model::{join, DigestCheck, FileRecord, InputReport};
 use crate::rules;
 
 pub fn analyse(ev: &Evidence, opts: &Options, report: &mut InputReport) -> Result<Vec<String>> {
@@ -65,7 +65,7 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
             .iter()
             .filter_map(|s| s.entropy)
             .fold(0.0, f64::max),
-        imports: join(&f.imports),
+        imports: f.imports.iter().collect(),
         export_name: f.export_name.clone().unwrap_or_default(),
         original_filename: vs(|v| &v.original_filename),
         internal_name: vs(|v| &v.internal_name),
@@ -93,16 +93,11 @@ pub fn to_record(f: &triage_pe::PeFacts, input: &str, file_name: &str, path: &st
             .and_then(|s| s.chain_top_issuer_cn.clone())
             .unwrap_or_default(),
         digest_algorithm: sig.map(|s| s.digest_algorithm.clone()).unwrap_or_default(),
-        digest: sig
-            .map(|s| {
-                if s.digest_matches {
-                    "match"
-                } else {
-                    "mismatch"
-                }
-                .to_string()
-            })
-            .unwrap_or_default(),
+        digest: match sig {
+            None => DigestCheck::NotSigned,
+            Some(s) if s.digest_matches => DigestCheck::Match,
+            Some(_) => DigestCheck::Mismatch,
+        },
         chain: sig.map(|s| s.chain.to_string()).unwrap_or_default(),
         warnings: join(&f.warnings),
         ..Default::default()

@@ -58,8 +58,7 @@ pub fn key(parts: &[String], files: &[PathBuf]) -> String {
         h.update(f.display().to_string().as_bytes());
         h.update([0]);
     }
-    let d = h.finalize();
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    triage_bytes::hex::encode(&h.finalize())
 }
 
 /// What a run covers: its shard (`K/N`, `1/1` unsharded) and how many inputs it has,

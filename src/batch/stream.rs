@@ -45,7 +45,7 @@ impl Tally {
         self.max = self.max.max(r.findings.iter().map(|f| f.severity).max());
     }
 
-    /// The same line as [`crate::commands::summary_line`].
+    /// The same line as [`crate::output::summary_line`].
     pub fn line(&self) -> String {
         format!(
             "{} inputs: {} analysed, {} partial, {} skipped, {} errors; {} findings{}",
@@ -229,28 +229,10 @@ pub fn write_sorted_spill(
 /// sorted by time like [`output::timeline::rows`] (stable). All in memory: the batch
 /// writers use [`write_sorted_spill`].
 pub fn read_spill(path: &Path) -> Result<Vec<TimelineRecord>> {
-    let mut rows = Vec::new();
     if !path.exists() {
-        return Ok(rows);
+        return Ok(Vec::new());
     }
-    let mut rd = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)?;
-    for rec in rd.records() {
-        let rec = rec?;
-        let g = |i: usize| rec.get(i).unwrap_or("").to_string();
-        rows.push(TimelineRecord {
-            message: g(0),
-            datetime: g(1),
-            timestamp_desc: g(2),
-            input: g(3),
-            host: g(4),
-            source: g(5),
-            derived_from: g(6),
-            location: g(7),
-        });
-    }
+    let mut rows = output::timeline::RunReader::open(path)?.collect::<Result<Vec<_>>>()?;
     rows.sort_by_cached_key(|t| output::timeline_sort_key(&t.datetime));
     Ok(rows)
 }

@@ -11,6 +11,11 @@ use crate::model::{InputReport, InputStatus, RecordKind};
 use crate::output::{self, OutputFormat};
 use crate::progress::Progress;
 
+pub mod disk;
+pub mod mem;
+
+use crate::output::summary_line;
+
 pub const EXIT_FINDING: u8 = 1;
 pub const EXIT_INPUT_ERROR: u8 = 3;
 
@@ -209,25 +214,6 @@ pub fn check_records(common: &Common) -> Result<()> {
 
 fn is_unrecognised(r: &InputReport) -> bool {
     r.input.status == Some(InputStatus::Skipped) && r.input.format == "unknown"
-}
-
-pub fn summary_line(reports: &[InputReport]) -> String {
-    let count = |s: InputStatus| reports.iter().filter(|r| r.input.status == Some(s)).count();
-    let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
-    let max = reports
-        .iter()
-        .flat_map(|r| r.findings.iter().map(|f| f.severity))
-        .max();
-    format!(
-        "{} inputs: {} analysed, {} partial, {} skipped, {} errors; {} findings{}",
-        reports.len(),
-        count(InputStatus::Analysed),
-        count(InputStatus::Partial),
-        count(InputStatus::Skipped),
-        count(InputStatus::Error),
-        findings,
-        max.map(|m| format!(" (highest: {m})")).unwrap_or_default()
-    )
 }
 
 /// 1 beats 3: a finding at or above `--fail-on` is what a pipeline acts on; input

@@ -5,6 +5,9 @@
 //! Lists are joined with `;` inside one cell.
 
 use serde::Serialize;
+
+mod cells;
+pub use cells::{DigestCheck, FoundBy, List, MemText};
 use std::fmt;
 use std::str::FromStr;
 
@@ -169,7 +172,7 @@ pub struct FileRecord {
     pub entry_point: String,
     pub sections: String,
     pub max_entropy: f64,
-    pub imports: String,
+    pub imports: List,
     pub export_name: String,
     pub original_filename: String,
     pub internal_name: String,
@@ -199,7 +202,7 @@ pub struct FileRecord {
     pub chain_top: String,
     pub digest_algorithm: String,
     /// `match`, `mismatch` or empty when unsigned.
-    pub digest: String,
+    pub digest: DigestCheck,
     /// Trust chain verdict. We do not verify chains: always `not verified` when signed.
     pub chain: String,
     pub warnings: String,
@@ -240,8 +243,8 @@ pub struct ProcessRecord {
     pub parent_name: String,
     pub name: String,
     pub image_path: String,
-    pub peb_image_path: String,
-    pub command_line: String,
+    pub peb_image_path: MemText,
+    pub command_line: MemText,
     pub session: String,
     pub create_time: String,
     pub exit_time: String,
@@ -257,11 +260,11 @@ pub struct ProcessRecord {
     pub integrity: String,
     pub logon_id: String,
     pub token_type: String,
-    pub groups: String,
-    pub privileges_present: String,
-    pub privileges_enabled: String,
-    /// `list`, `scan` or `both`.
-    pub found_by: String,
+    pub groups: List,
+    pub privileges_present: List,
+    pub privileges_enabled: List,
+    /// `list`, `scan` or `both` (memory); `history` (event logs).
+    pub found_by: FoundBy,
     pub eprocess_virtual: String,
     pub eprocess_physical: String,
     /// Where the dump was read: empty for a loose dump, the path inside a disk image

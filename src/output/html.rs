@@ -8,14 +8,7 @@ use std::fmt::Write as _;
 use crate::model::{EntryRecord, FileRecord, Finding, InputReport, ProcessRecord};
 
 /// The processes drawn in the boot-chain picture and listed in the boot chain.
-const BOOT_CHAIN: [&str; 6] = [
-    "smss.exe",
-    "csrss.exe",
-    "wininit.exe",
-    "winlogon.exe",
-    "services.exe",
-    "lsass.exe",
-];
+use crate::rules::baseline::BOOT_CHAIN;
 
 /// HTML-escape text for element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -47,7 +40,7 @@ pub fn render(reports: &[InputReport]) -> String {
     let _ = writeln!(
         h,
         "<p class=\"sub\">{}</p>",
-        esc(&crate::commands::summary_line(reports))
+        esc(&crate::output::summary_line(reports))
     );
     summary(&mut h, reports);
     boot_chains(&mut h, reports);
@@ -69,7 +62,7 @@ fn head(h: &mut String, title: &str, reports: &[InputReport]) {
     let _ = writeln!(
         h,
         "<p class=\"sub\">{}</p>",
-        esc(&crate::commands::summary_line(reports))
+        esc(&crate::output::summary_line(reports))
     );
 }
 
@@ -104,10 +97,10 @@ fn processes(h: &mut String, reports: &[InputReport]) {
             esc(&p.session),
             esc(&p.create_time),
             esc(&p.exit_time),
-            esc(&p.found_by),
+            esc(p.found_by.as_str()),
             esc(&p.user_name),
             esc(&p.image_path),
-            esc(&p.command_line)
+            esc(p.command_line.as_str())
         );
     }
     h.push_str("</tbody></table>\n");
@@ -456,9 +449,9 @@ fn boot_chains(h: &mut String, reports: &[InputReport]) {
                     esc(&p.session),
                     esc(&p.create_time),
                     esc(&p.exit_time),
-                    esc(&p.found_by),
+                    esc(p.found_by.as_str()),
                     esc(&p.source),
-                    esc(&p.command_line)
+                    esc(p.command_line.as_str())
                 );
             }
             h.push_str("</tbody></table>\n");
@@ -678,7 +671,7 @@ fn flagged_files(h: &mut String, reports: &[InputReport]) {
             ("timestamp", f.timestamp.clone()),
             ("sections", f.sections.clone()),
             ("max entropy", format!("{:.2}", f.max_entropy)),
-            ("imports", f.imports.clone()),
+            ("imports", f.imports.to_string()),
             ("original filename", f.original_filename.clone()),
             ("company", f.company_name.clone()),
             ("description", f.file_description.clone()),

@@ -3,8 +3,10 @@
 
 pub mod attack_layer;
 pub mod html;
+pub mod rows;
 mod table;
 pub mod timeline;
+pub mod tree;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -388,6 +390,27 @@ pub fn csv_header<T: Serialize + Default>() -> Result<String> {
         .next()
         .map(|l| format!("{l}\n"))
         .unwrap_or_default())
+}
+
+/// The one-line summary of a batch, on stderr and in the HTML report.
+pub fn summary_line(reports: &[InputReport]) -> String {
+    let count =
+        |s: crate::model::InputStatus| reports.iter().filter(|r| r.input.status == Some(s)).count();
+    let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+    let max = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(|f| f.severity))
+        .max();
+    format!(
+        "{} inputs: {} analysed, {} partial, {} skipped, {} errors; {} findings{}",
+        reports.len(),
+        count(crate::model::InputStatus::Analysed),
+        count(crate::model::InputStatus::Partial),
+        count(crate::model::InputStatus::Skipped),
+        count(crate::model::InputStatus::Error),
+        findings,
+        max.map(|m| format!(" (highest: {m})")).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ impl TableRow for FileRecord {
             } else {
                 "no".into()
             },
-            self.digest.clone(),
+            self.digest.to_string(),
             self.path.clone(),
         ]
     }
@@ -155,7 +155,7 @@ impl TableRow for ProcessRecord {
             },
             self.create_time.clone(),
             self.exit_time.clone(),
-            self.found_by.clone(),
+            self.found_by.to_string(),
             self.image_path.clone(),
         ]
     }

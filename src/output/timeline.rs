@@ -351,13 +351,13 @@ impl Sorter {
 }
 
 /// The rows of one run file.
-struct RunReader {
+pub(crate) struct RunReader {
     rd: csv::Reader<std::io::BufReader<std::fs::File>>,
     rec: csv::StringRecord,
 }
 
 impl RunReader {
-    fn open(path: &std::path::Path) -> anyhow::Result<RunReader> {
+    pub(crate) fn open(path: &std::path::Path) -> anyhow::Result<RunReader> {
         use anyhow::Context;
         let f = std::fs::File::open(path)
             .with_context(|| format!("{}: cannot read", path.display()))?;

@@ -3,9 +3,10 @@
 //! protected binary renamed is evidence that a masquerade executed, even when the file is
 //! long gone.
 
+use super::support::{self, parent_dir};
 use super::RuleInfo;
 use crate::model::{ExecutionRecord, Finding, Severity};
-use crate::names::{self, Lookalike};
+use crate::names;
 
 pub const RULES: &[RuleInfo] = &[
     RuleInfo {
@@ -46,21 +47,13 @@ pub fn volume_path(path: &str) -> String {
     if let Some(rest) = lower.strip_prefix("sysvol\\") {
         return format!("\\{rest}");
     }
-    super::process::volume_relative(&p)
+    support::volume_relative(&p)
 }
 
-fn finding(
-    id: &'static str,
-    sev: Severity,
-    attack: &'static str,
-    e: &ExecutionRecord,
-    evidence: String,
-    why: String,
-) -> Finding {
-    let mut f = Finding::new(
+fn finding(id: &str, sev: Severity, e: &ExecutionRecord, evidence: String, why: String) -> Finding {
+    let mut f = support::finding(
         id,
         sev,
-        attack,
         "execution",
         format!(
             "{} {}",
@@ -78,10 +71,6 @@ fn finding(
     f
 }
 
-fn split_dir(p: &str) -> &str {
-    p.rfind('\\').map(|i| &p[..i]).unwrap_or("")
-}
-
 /// Every execution rule over one record.
 pub fn check(e: &ExecutionRecord) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -95,12 +84,11 @@ pub fn check(e: &ExecutionRecord) -> Vec<Finding> {
         // A path that names no directory (prefetch without its file list) says nothing.
         if vpath.contains('\\')
             && !vpath.is_empty()
-            && !names::is_genuine_location(p, split_dir(&vpath), true)
+            && !names::is_genuine_location(p, parent_dir(&vpath), true)
         {
             out.push(finding(
                 "EXEC-PROTECTED-PATH",
                 Severity::High,
-                "T1036.005",
                 e,
                 format!(
                     "source={}; path={}; last_time={}",
@@ -113,24 +101,23 @@ pub fn check(e: &ExecutionRecord) -> Vec<Finding> {
             ));
         }
     } else if let Some((p, how)) = names::lookalike(&name) {
-        let sev = match how {
-            Lookalike::EditDistance(_) => Severity::Medium,
-            _ => Severity::High,
-        };
-        out.push(finding(
-            "EXEC-LOOKALIKE",
-            sev,
+        let sev = how.severity();
+        out.push(support::with_attack(
             how.attack(),
-            e,
-            format!(
-                "source={}; program=\"{name}\"; imitates={p}; trick={}",
-                e.source,
-                how.describe()
-            ),
-            format!(
-                "\"{name}\" ran ({}): it imitates {p} ({})",
-                e.source,
-                how.describe()
+            finding(
+                "EXEC-LOOKALIKE",
+                sev,
+                e,
+                format!(
+                    "source={}; program=\"{name}\"; imitates={p}; trick={}",
+                    e.source,
+                    how.describe()
+                ),
+                format!(
+                    "\"{name}\" ran ({}): it imitates {p} ({})",
+                    e.source,
+                    how.describe()
+                ),
             ),
         ));
     }
@@ -140,7 +127,6 @@ pub fn check(e: &ExecutionRecord) -> Vec<Finding> {
             out.push(finding(
                 "EXEC-RENAMED",
                 Severity::High,
-                "T1036.003",
                 e,
                 format!(
                     "program={name}; OriginalFileName={}; sha1={}",

@@ -1,7 +1,8 @@
 //! File masquerade rules over PE file records.
 
+use super::support::{self, parent_dir};
 use super::RuleInfo;
-use crate::model::{FileRecord, Finding, Severity};
+use crate::model::{DigestCheck, FileRecord, Finding, Severity};
 use crate::names::{self, Lookalike};
 
 pub const RULES: &[RuleInfo] = &[
@@ -77,24 +78,8 @@ pub const RULES: &[RuleInfo] = &[
     },
 ];
 
-fn rule(id: &str) -> &'static RuleInfo {
-    RULES
-        .iter()
-        .find(|r| r.id == id)
-        .expect("rule id is in RULES")
-}
-
 fn finding(id: &str, severity: Severity, f: &FileRecord, evidence: String, why: String) -> Finding {
-    let r = rule(id);
-    Finding::new(
-        r.id,
-        severity,
-        r.attack,
-        "file",
-        f.path.clone(),
-        evidence,
-        why,
-    )
+    support::finding(id, severity, "file", f.path.clone(), evidence, why)
 }
 
 /// `OriginalFilename` as a comparable name: lower case, `.mui` dropped.
@@ -160,13 +145,6 @@ fn timestomp(f: &FileRecord, t: &crate::model::NtfsTimes, genuine_place: bool) -
     )]
 }
 
-fn split_dir(path: &str) -> &str {
-    match path.rfind(['/', '\\']) {
-        Some(i) => &path[..i],
-        None => "",
-    }
-}
-
 /// Run every file rule over one record.
 pub fn check(f: &FileRecord) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -175,7 +153,7 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
     let vname = version_name(f);
 
     if let Some(p) = protected {
-        let dir = split_dir(&f.path);
+        let dir = parent_dir(&f.path);
         // Inside a disk image the path starts at the volume's root.
         let rooted = !f.volume.is_empty();
         if !names::is_genuine_location(p, dir, rooted) {
@@ -206,12 +184,9 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
         // genuine binary under a non-executable extension, where Windows keeps them.
         !(*how == Lookalike::DoubleExtension
             && name.to_ascii_lowercase().starts_with(&format!("{p}."))
-            && names::is_genuine_location(p, split_dir(&f.path), !f.volume.is_empty()))
+            && names::is_genuine_location(p, parent_dir(&f.path), !f.volume.is_empty()))
     }) {
-        let sev = match how {
-            Lookalike::EditDistance(_) => Severity::Medium,
-            _ => Severity::High,
-        };
+        let sev = how.severity();
         let mut fd = finding(
             "FILE-LOOKALIKE",
             sev,
@@ -225,7 +200,7 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
 
     if let Some(t) = &f.ntfs_times {
         let genuine_place = protected.is_some_and(|p| {
-            names::is_genuine_location(p, split_dir(&f.path), !f.volume.is_empty())
+            names::is_genuine_location(p, parent_dir(&f.path), !f.volume.is_empty())
         });
         out.extend(timestomp(f, t, genuine_place));
     }
@@ -245,8 +220,8 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
         }
         let extra: Vec<&str> = f
             .imports
-            .split(';')
-            .filter(|d| !d.is_empty() && !d.eq_ignore_ascii_case("ntdll.dll"))
+            .iter()
+            .filter(|d| !d.eq_ignore_ascii_case("ntdll.dll"))
             .collect();
         if !extra.is_empty() {
             out.push(finding(
@@ -282,7 +257,7 @@ pub fn check(f: &FileRecord) -> Vec<Finding> {
         _ => {}
     }
 
-    if f.signed && f.digest == "mismatch" {
+    if f.signed && f.digest == DigestCheck::Mismatch {
         out.push(finding(
             "SIG-DIGEST-MISMATCH",
             Severity::High,
@@ -396,12 +371,12 @@ mod tests {
     fn signature_rules() {
         let mut f = rec("x/tool.exe");
         f.signed = true;
-        f.digest = "mismatch".into();
+        f.digest = DigestCheck::Mismatch;
         f.signer = "CN=Microsoft Windows, O=Microsoft Corporation".into();
         f.microsoft_root = false;
         let out = check(&f);
         assert_eq!(ids(&out), ["SIG-DIGEST-MISMATCH", "SIG-FAKE-MICROSOFT"]);
-        f.digest = "match".into();
+        f.digest = DigestCheck::Match;
         f.microsoft_root = true;
         assert!(check(&f).is_empty());
     }

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use super::process::volume_relative;
+use super::baseline::{self, ExpectedParent, LOCAL_SYSTEM};
+use super::support::{self, file_name as exe, in_system32, volume_relative, with_attack};
 use super::RuleInfo;
 use crate::model::{Finding, Severity};
 use crate::names;
@@ -21,8 +22,6 @@ pub const RULES: &[RuleInfo] = &[RuleInfo {
     applies_to: "process",
     summary: "smss.exe started something other than smss, csrss, wininit, winlogon or autochk (BootExecute/SetupExecute abuse)",
 }];
-
-const LOCAL_SYSTEM: &str = "S-1-5-18";
 
 /// One process creation from history, typed.
 #[derive(Debug, Clone, Default)]
@@ -43,15 +42,6 @@ pub struct Creation {
     pub parent_guid: Option<String>,
     /// What a finding calls it: `pid 388 smss.exe (record 1234)`.
     pub subject: String,
-}
-
-fn exe(path: &str) -> String {
-    path.rsplit(['\\', '/']).next().unwrap_or("").to_lowercase()
-}
-
-fn in_system32(path: &str) -> bool {
-    let p = volume_relative(path);
-    p.starts_with("\\windows\\system32\\") && p.matches('\\').count() == 3
 }
 
 fn is_system_user(c: &Creation) -> Option<bool> {
@@ -96,15 +86,8 @@ pub fn boots(creations: &[Creation], boot_times: &[u64]) -> Vec<u32> {
     out
 }
 
-fn finding(
-    id: &'static str,
-    sev: Severity,
-    attack: &'static str,
-    c: &Creation,
-    evidence: String,
-    why: String,
-) -> Finding {
-    Finding::new(id, sev, attack, "process", c.subject.clone(), evidence, why)
+fn finding(id: &str, sev: Severity, c: &Creation, evidence: String, why: String) -> Finding {
+    support::finding(id, sev, "process", c.subject.clone(), evidence, why)
 }
 
 /// The creator of `c` within its boot: by process GUID when both have one (Sysmon), else
@@ -160,34 +143,29 @@ pub fn check(all: &[Creation], boot_times: &[u64]) -> Vec<Finding> {
         // Lookalike names (any process).
         if names::protected_name(&name).is_none() {
             if let Some((p, how)) = names::lookalike(&name) {
-                let sev = match how {
-                    names::Lookalike::EditDistance(_) => Severity::Medium,
-                    _ => Severity::High,
-                };
-                out.push(finding(
-                    "NAME-LOOKALIKE",
-                    sev,
+                let sev = how.severity();
+                out.push(with_attack(
                     how.attack(),
-                    c,
-                    format!("image={}; imitates={p}; trick={}", c.image, how.describe()),
-                    format!(
-                        "a process named \"{name}\" was started: it imitates {p} ({})",
-                        how.describe()
+                    finding(
+                        "NAME-LOOKALIKE",
+                        sev,
+                        c,
+                        format!("image={}; imitates={p}; trick={}", c.image, how.describe()),
+                        format!(
+                            "a process named \"{name}\" was started: it imitates {p} ({})",
+                            how.describe()
+                        ),
                     ),
                 ));
             }
         }
         // smss.exe starting anything but its own kind.
         if parent_name.as_deref() == Some("smss.exe")
-            && !matches!(
-                name.as_str(),
-                "smss.exe" | "csrss.exe" | "wininit.exe" | "winlogon.exe" | "autochk.exe"
-            )
+            && !baseline::SMSS_STARTS.contains(&name.as_str())
         {
             out.push(finding(
                 "SMSS-CHILD",
                 Severity::High,
-                "T1547.001",
                 c,
                 format!("image={}; parent_image={}; command_line={}", c.image, parent_img.clone().unwrap_or_default(), c.command_line.clone().unwrap_or_default()),
                 format!("smss.exe started {name}: smss only starts smss, csrss, wininit, winlogon and autochk; anything else comes from BootExecute/SetupExecute (or a replaced smss)"),
@@ -208,23 +186,13 @@ pub fn check(all: &[Creation], boot_times: &[u64]) -> Vec<Finding> {
             out.push(finding(
                 id,
                 Severity::High,
-                "T1036.005",
                 c,
                 format!("image={}", c.image),
                 format!("{p} was started from {}, not \\Windows\\System32", c.image),
             ));
         }
         // Users.
-        if matches!(
-            p,
-            "smss.exe"
-                | "csrss.exe"
-                | "wininit.exe"
-                | "winlogon.exe"
-                | "services.exe"
-                | "lsass.exe"
-        ) && is_system_user(c) == Some(false)
-        {
+        if baseline::is_boot_chain_name(p) && is_system_user(c) == Some(false) {
             let id = if p == "smss.exe" {
                 "SMSS-USER"
             } else {
@@ -238,11 +206,6 @@ pub fn check(all: &[Creation], boot_times: &[u64]) -> Vec<Finding> {
             out.push(finding(
                 id,
                 Severity::High,
-                if p == "smss.exe" {
-                    "T1134"
-                } else {
-                    "T1036.005"
-                },
                 c,
                 format!("user={who}"),
                 format!("{p} was started as {who} instead of Local System"),
@@ -252,27 +215,24 @@ pub fn check(all: &[Creation], boot_times: &[u64]) -> Vec<Finding> {
         let Some(pn) = parent_name.as_deref() else {
             continue;
         };
-        match p {
-            "smss.exe" if !from_system && pn != "smss.exe" => out.push(finding(
+        match baseline::expected_parent(p) {
+            Some(ExpectedParent::System) if !from_system && pn != "smss.exe" => out.push(finding(
                 "SMSS-PARENT",
                 Severity::High,
-                "T1036.005",
                 c,
                 format!("parent_pid={}; parent_image={}", c.ppid.map(|v| v.to_string()).unwrap_or_default(), parent_img.clone().unwrap_or_default()),
                 format!("smss.exe was started by {pn}: the master is started by System and session children by the master smss"),
             )),
-            "csrss.exe" | "wininit.exe" | "winlogon.exe" if pn != "smss.exe" => out.push(finding(
+            Some(ExpectedParent::SessionSmss) if pn != "smss.exe" => out.push(finding(
                 "CHILD-PARENT",
                 Severity::High,
-                "T1036.005",
                 c,
                 format!("parent_image={}", parent_img.clone().unwrap_or_default()),
                 format!("{p} was started by {pn}: only a session smss.exe starts it"),
             )),
-            "services.exe" | "lsass.exe" if pn != "wininit.exe" => out.push(finding(
+            Some(ExpectedParent::Wininit) if pn != "wininit.exe" => out.push(finding(
                 "CHILD-PARENT",
                 Severity::High,
-                "T1036.005",
                 c,
                 format!("parent_image={}", parent_img.clone().unwrap_or_default()),
                 format!("{p} was started by {pn}: only wininit.exe starts it"),

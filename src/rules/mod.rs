@@ -1,11 +1,13 @@
 //! Rules: pure functions from records to findings. No I/O here, so every rule is
 //! tested with records built in the test itself.
 
+pub mod baseline;
 pub mod execution;
 pub mod file;
 pub mod history;
 pub mod process;
 pub mod registry;
+pub mod support;
 pub mod windows;
 
 use crate::model::Severity;

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
+use super::baseline::{self, ExpectedParent, LOCAL_SYSTEM};
+use super::support::{self, is_system32_image, process_exe, volume_relative};
 use super::RuleInfo;
-use crate::model::{Finding, ProcessRecord, Severity};
+use crate::model::{Finding, FoundBy, ProcessRecord, Severity};
 use crate::names;
 use crate::time::FileTime;
 
@@ -32,15 +34,6 @@ pub const SMSS_LATE_SECONDS: i64 = 60;
 /// Seconds a session smss may live; it exits once its session is set up.
 pub const SMSS_CHILD_LINGER_SECONDS: i64 = 300;
 
-const LOCAL_SYSTEM: &str = "S-1-5-18";
-
-fn info(id: &str) -> &'static RuleInfo {
-    RULES
-        .iter()
-        .find(|r| r.id == id)
-        .expect("rule id is in RULES")
-}
-
 fn finding(
     id: &str,
     severity: Severity,
@@ -48,16 +41,7 @@ fn finding(
     evidence: String,
     why: String,
 ) -> Finding {
-    let r = info(id);
-    Finding::new(
-        r.id,
-        severity,
-        r.attack,
-        "process",
-        subject(p),
-        evidence,
-        why,
-    )
+    support::finding(id, severity, "process", subject(p), evidence, why)
 }
 
 fn subject(p: &ProcessRecord) -> String {
@@ -69,44 +53,8 @@ fn created(p: &ProcessRecord) -> Option<i64> {
     p.created.map(FileTime::unix_seconds)
 }
 
-/// The file name a process runs: the last component of the kernel's image path, else
-/// the (15-character) ImageFileName.
-fn exe_name(p: &ProcessRecord) -> String {
-    let from_path = p.image_path.rsplit(['\\', '/']).next().unwrap_or("");
-    if from_path.is_empty() {
-        p.name.to_lowercase()
-    } else {
-        from_path.to_lowercase()
-    }
-}
-
 fn is_live(p: &ProcessRecord) -> bool {
     p.exited.is_none()
-}
-
-/// The path below the volume: `\Device\HarddiskVolume3\Windows\x`, `C:\Windows\x`,
-/// `\??\C:\Windows\x` and `\SystemRoot\x` all become `\windows\x`.
-pub fn volume_relative(path: &str) -> String {
-    let p = path.replace('/', "\\").to_lowercase();
-    let p = p.strip_prefix("\\??\\").unwrap_or(&p).to_string();
-    if let Some(rest) = p.strip_prefix("\\systemroot") {
-        return format!("\\windows{rest}");
-    }
-    if let Some(rest) = p.strip_prefix("\\device\\") {
-        // drop the device name component
-        return rest
-            .find('\\')
-            .map(|i| rest[i..].to_string())
-            .unwrap_or_default();
-    }
-    if p.len() >= 2 && p.as_bytes()[1] == b':' {
-        return p[2..].to_string();
-    }
-    p
-}
-
-fn is_system32(path: &str, exe: &str) -> bool {
-    volume_relative(path) == format!("\\windows\\system32\\{exe}")
 }
 
 /// The parent of `p`: the process with `p.ppid` as its PID that was created before `p`
@@ -150,7 +98,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
 
     let smss: Vec<&ProcessRecord> = procs
         .iter()
-        .filter(|p| exe_name(p) == "smss.exe" || p.name.eq_ignore_ascii_case("smss.exe"))
+        .filter(|p| process_exe(p) == "smss.exe" || p.name.eq_ignore_ascii_case("smss.exe"))
         .collect();
     // Masters: smss parented by System, or without a session.
     let masters: Vec<&ProcessRecord> = smss
@@ -185,7 +133,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
 
     for p in &smss {
         let is_master = master_pids.contains(&p.pid);
-        if !p.image_path.is_empty() && !is_system32(&p.image_path, "smss.exe") {
+        if !p.image_path.is_empty() && !is_system32_image(&p.image_path, "smss.exe") {
             out.push(finding(
                 "SMSS-PATH",
                 Severity::High,
@@ -261,7 +209,11 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
                 ),
             ));
         }
-        if let Some(args) = unexpected_smss_args(&p.command_line, is_master) {
+        if let Some(args) = p
+            .command_line
+            .text()
+            .and_then(|c| unexpected_smss_args(c, is_master))
+        {
             out.push(finding("SMSS-CMDLINE", Severity::Medium, p, format!("command_line=\"{}\"", p.command_line), if args.is_empty() {
                     "a session smss.exe without arguments: session children get two hex numbers (session and port)".to_string()
                 } else {
@@ -271,17 +223,13 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
     }
 
     for p in procs {
-        let exe = exe_name(p);
+        let exe = process_exe(p);
         let protected = names::protected_name(&exe);
         if protected.is_none() {
             let by_path = names::lookalike(&exe);
             let by_name = names::lookalike(&p.name);
             if let Some((imitates, how)) = by_path.or(by_name) {
-                let sev = if matches!(how, names::Lookalike::EditDistance(_)) {
-                    Severity::Medium
-                } else {
-                    Severity::High
-                };
+                let sev = how.severity();
                 let mut f = finding(
                     "NAME-LOOKALIKE",
                     sev,
@@ -305,7 +253,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
         if let Some(prot) = protected {
             if prot != "smss.exe"
                 && !p.image_path.is_empty()
-                && !is_system32(&p.image_path, prot)
+                && !is_system32_image(&p.image_path, prot)
                 && (prot != "svchost.exe"
                     || volume_relative(&p.image_path) != "\\windows\\syswow64\\svchost.exe")
             {
@@ -337,30 +285,31 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
                 ));
             }
             let parent = parent_of(p, &by_pid);
-            match prot {
-                "csrss.exe" | "wininit.exe" | "winlogon.exe" => {
+            match baseline::expected_parent(prot) {
+                Some(ExpectedParent::SessionSmss) => {
                     if let Some(par) = parent.filter(|par| is_live(par)) {
-                        if exe_name(par) != "smss.exe" {
+                        if process_exe(par) != "smss.exe" {
                             out.push(finding("CHILD-PARENT", Severity::High, p, format!("parent={} ({})", par.pid, par.name), format!("{prot} is started by a session smss.exe that then exits; its live parent here is {} (pid {})", par.name, par.pid)));
                         }
                     }
                 }
-                "services.exe" | "lsass.exe" => match parent {
-                    Some(par) if exe_name(par) == "wininit.exe" => {}
+                Some(ExpectedParent::Wininit) => match parent {
+                    Some(par) if process_exe(par) == "wininit.exe" => {}
                     Some(par) => out.push(finding("CHILD-PARENT", Severity::High, p, format!("parent={} ({})", par.pid, par.name), format!("{prot} is started by wininit.exe; its parent here is {} (pid {})", par.name, par.pid))),
                     None => out.push(finding("CHILD-PARENT", Severity::Medium, p, format!("ppid={} (not found)", p.ppid), format!("{prot} is started by wininit.exe, which lives until shutdown; its parent pid {} is not in memory", p.ppid))),
                 },
                 _ => {}
             }
         }
-        if !p.peb_image_path.is_empty()
-            && p.peb_image_path != "paged out"
-            && !p.image_path.is_empty()
-            && volume_relative(&p.peb_image_path) != volume_relative(&p.image_path)
+        if let Some(peb) = p
+            .peb_image_path
+            .text()
+            .filter(|t| !t.is_empty() && !p.image_path.is_empty())
+            .filter(|t| volume_relative(t) != volume_relative(&p.image_path))
         {
-            out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path=\"{}\"; image_path=\"{}\"", p.peb_image_path, p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
+            out.push(finding("PEB-MASQ", Severity::High, p, format!("peb_image_path=\"{peb}\"; image_path=\"{}\"", p.image_path), "the image path in the process's own memory (PEB) differs from the kernel's: the PEB was rewritten to masquerade".into()));
         }
-        if p.found_by == "scan" && is_live(p) {
+        if p.found_by == FoundBy::Scan && is_live(p) {
             out.push(finding(
                 "HIDDEN",
                 Severity::High,
@@ -375,9 +324,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
         }
         if !p.user_sid.is_empty()
             && p.user_sid != LOCAL_SYSTEM
-            && p.privileges_enabled
-                .split(';')
-                .any(|x| x == "SeDebugPrivilege")
+            && p.privileges_enabled.contains("SeDebugPrivilege")
         {
             out.push(finding(
                 "SEDEBUG",
@@ -397,7 +344,7 @@ pub fn check(procs: &[ProcessRecord], dump_time: Option<FileTime>) -> Vec<Findin
 
 /// `None` when the arguments fit the role; else the unexpected argument text.
 fn unexpected_smss_args(cmdline: &str, is_master: bool) -> Option<String> {
-    if cmdline.is_empty() || cmdline == "paged out" {
+    if cmdline.is_empty() {
         return None;
     }
     let mut words = cmdline.split_whitespace();
@@ -440,7 +387,7 @@ mod tests {
             session: session.into(),
             create_time: format!("2024-05-01T08:00:{t}Z"),
             user_sid: LOCAL_SYSTEM.into(),
-            found_by: "both".into(),
+            found_by: FoundBy::Both,
             ..Default::default()
         }
     }
@@ -533,7 +480,7 @@ mod tests {
     fn lookalikes_and_hidden_and_peb() {
         let mut ps = clean();
         let mut a = p(1500, 4, "srnss.exe", "0", "20");
-        a.found_by = "scan".into();
+        a.found_by = FoundBy::Scan;
         ps.push(a);
         let mut b = p(1600, 800, "svchost.exe", "0", "21");
         b.peb_image_path = r"C:\Windows\explorer.exe".into();
@@ -545,7 +492,7 @@ mod tests {
         );
         // an exited process found only by the scan is not hidden
         let mut ps = clean();
-        ps[2].found_by = "scan".into();
+        ps[2].found_by = FoundBy::Scan;
         assert!(check(&ps, None).is_empty());
     }
 
@@ -592,23 +539,6 @@ mod tests {
         ps[9].privileges_enabled = "SeChangeNotifyPrivilege;SeDebugPrivilege".into();
         let r = rules(&check(&ps, None));
         assert_eq!(r, ["BAD-USER", "SEDEBUG"]);
-    }
-
-    #[test]
-    fn paths_relative_to_volume() {
-        assert_eq!(
-            volume_relative(r"\Device\HarddiskVolume3\Windows\System32\smss.exe"),
-            r"\windows\system32\smss.exe"
-        );
-        assert_eq!(
-            volume_relative(r"C:\Windows\System32\smss.exe"),
-            r"\windows\system32\smss.exe"
-        );
-        assert_eq!(
-            volume_relative(r"\SystemRoot\System32\smss.exe"),
-            r"\windows\system32\smss.exe"
-        );
-        assert_eq!(volume_relative(r"\??\C:\x"), r"\x");
     }
 
     #[test]

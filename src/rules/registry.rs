@@ -3,6 +3,7 @@
 //! The facts structs here are the rules' own view, filled by `analyse::hive` from the
 //! hive parser, so that each rule is tested with facts built in the test.
 
+use super::support;
 use super::RuleInfo;
 use crate::model::{Finding, Severity};
 use crate::names;
@@ -140,13 +141,6 @@ pub struct SilentExitFacts {
     pub reporting_mode: Option<u32>,
 }
 
-fn info(id: &str) -> &'static RuleInfo {
-    RULES
-        .iter()
-        .find(|r| r.id == id)
-        .expect("rule id is in RULES")
-}
-
 fn finding(
     id: &str,
     severity: Severity,
@@ -154,8 +148,7 @@ fn finding(
     evidence: String,
     why: String,
 ) -> Finding {
-    let r = info(id);
-    Finding::new(r.id, severity, r.attack, "registry", subject, evidence, why)
+    support::finding(id, severity, "registry", subject, evidence, why)
 }
 
 fn non_empty(v: &[String]) -> impl Iterator<Item = &String> {

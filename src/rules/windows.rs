@@ -79,28 +79,26 @@ impl WindowsRelease {
     /// The KnownDLLs names (value data without `.dll`, lower case) this release's own
     /// setup writes; the WOW64 and ARM64 emulation entries of its 64-bit editions
     /// included.
-    pub fn known_dlls(self) -> &'static [&'static str] {
+    /// A release's list is the union of the slices returned (Windows 11 adds to 10's).
+    pub fn known_dlls(self) -> &'static [&'static [&'static str]] {
         match self {
-            WindowsRelease::Xp => KNOWN_DLLS_XP,
-            WindowsRelease::Vista => KNOWN_DLLS_VISTA,
-            WindowsRelease::Win7 => KNOWN_DLLS_7,
-            WindowsRelease::Win8 => KNOWN_DLLS_8,
-            WindowsRelease::Win10 => KNOWN_DLLS_10,
-            WindowsRelease::Win11 => KNOWN_DLLS_11,
+            WindowsRelease::Xp => &[KNOWN_DLLS_XP],
+            WindowsRelease::Vista => &[KNOWN_DLLS_VISTA],
+            WindowsRelease::Win7 => &[KNOWN_DLLS_7],
+            WindowsRelease::Win8 => &[KNOWN_DLLS_8],
+            WindowsRelease::Win10 => &[KNOWN_DLLS_10],
+            WindowsRelease::Win11 => &[KNOWN_DLLS_10, KNOWN_DLLS_11_ADDED],
         }
     }
 
     /// The ServerDll names csrss is given on the `SubSystems\Windows` command line.
-    pub fn server_dlls(self) -> &'static [&'static str] {
+    pub fn server_dlls(self) -> &'static [&'static [&'static str]] {
         match self {
             // XP: basesrv, winsrv (user and console servers); no SxS server yet.
-            WindowsRelease::Xp => &["basesrv", "winsrv", "csrsrv"],
-            // Vista and 7 add sxssrv; 7 moves the console server to consrv.
-            WindowsRelease::Vista => &["basesrv", "winsrv", "sxssrv", "csrsrv"],
-            WindowsRelease::Win7 => &["basesrv", "winsrv", "sxssrv", "csrsrv", "consrv"],
-            WindowsRelease::Win8 | WindowsRelease::Win10 | WindowsRelease::Win11 => {
-                &["basesrv", "winsrv", "sxssrv", "csrsrv", "consrv"]
-            }
+            WindowsRelease::Xp => &[&["basesrv", "winsrv", "csrsrv"]],
+            // Vista adds sxssrv; 7 moves the console server to consrv, and so it stays.
+            WindowsRelease::Vista => &[&["basesrv", "winsrv", "sxssrv", "csrsrv"]],
+            _ => &[&["basesrv", "winsrv", "sxssrv", "csrsrv", "consrv"]],
         }
     }
 }
@@ -125,12 +123,12 @@ pub enum Genuine {
 fn judge(
     name: &str,
     release: Option<WindowsRelease>,
-    list: fn(WindowsRelease) -> &'static [&'static str],
+    list: fn(WindowsRelease) -> &'static [&'static [&'static str]],
 ) -> Genuine {
     let lower = name.to_ascii_lowercase();
     let listed_by: Vec<WindowsRelease> = WindowsRelease::ALL
         .into_iter()
-        .filter(|r| list(*r).contains(&lower.as_str()))
+        .filter(|r| list(*r).iter().any(|l| l.contains(&lower.as_str())))
         .collect();
     match release {
         _ if listed_by.is_empty() => Genuine::No,
@@ -253,55 +251,7 @@ const KNOWN_DLLS_10: &[&str] = &[
 ];
 
 // Windows 11/2022: Windows 10's plus xtajit64 (ARM64EC).
-const KNOWN_DLLS_11: &[&str] = &[
-    "advapi32",
-    "clbcatq",
-    "combase",
-    "comdlg32",
-    "coml2",
-    "difxapi",
-    "gdi32",
-    "gdiplus",
-    "imagehlp",
-    "imm32",
-    "kernel32",
-    "msctf",
-    "msvcrt",
-    "normaliz",
-    "nsi",
-    "ole32",
-    "oleaut32",
-    "psapi",
-    "rpcrt4",
-    "sechost",
-    "setupapi",
-    "shcore",
-    "shell32",
-    "shlwapi",
-    "user32",
-    "wldap32",
-    "ws2_32",
-    "wow64",
-    "wow64cpu",
-    "wow64win",
-    "wowarmhw",
-    "xtajit",
-    "xtajit64",
-    "wow64base",
-    "wow64con",
-    "comctl32",
-    "kernelbase",
-    "ntdll",
-    "gdi32full",
-    "win32u",
-    "msvcp_win",
-    "ucrtbase",
-    "bcryptprimitives",
-    "cfgmgr32",
-    "windows.storage",
-    "crypt32",
-    "profapi",
-];
+const KNOWN_DLLS_11_ADDED: &[&str] = &["xtajit64"];
 
 #[cfg(test)]
 mod tests {

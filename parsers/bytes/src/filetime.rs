@@ -152,6 +152,16 @@ impl FileTime {
         }
     }
 
+    /// `2009-02-13T23:31:30Z`: ISO 8601 UTC to the second, for times that have no finer
+    /// part (a PE header's `TimeDateStamp`).
+    pub fn iso_seconds(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
     /// `2012-12-10 08:15:09 UTC`: seconds only, for labels a person reads.
     pub fn human(self) -> String {
         let c = self.civil();

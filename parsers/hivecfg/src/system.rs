@@ -48,6 +48,52 @@ pub struct SessionManagerConfig {
     pub app_cert_dlls: Option<AppCertDlls>,
 }
 
+impl SessionManagerConfig {
+    /// The plain values of `Session Manager` that smss reads at boot (BootExecute,
+    /// BootExecuteNoPnpSync, SetupExecute, Execute, PlatformExecute, S0InitialCommand,
+    /// ExcludeFromKnownDlls), those present: the one list the records and the control-set
+    /// comparison walk.
+    pub fn boot_values(&self) -> impl Iterator<Item = &RegValue> {
+        [
+            &self.boot_execute,
+            &self.boot_execute_no_pnp_sync,
+            &self.setup_execute,
+            &self.execute,
+            &self.platform_execute,
+            &self.s0_initial_command,
+            &self.exclude_from_known_dlls,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// PendingFileRenameOperations and PendingFileRenameOperations2, those present.
+    pub fn pending_renames(&self) -> impl Iterator<Item = &PendingRenames> {
+        [
+            &self.pending_file_rename_operations,
+            &self.pending_file_rename_operations2,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl Subsystems {
+    /// Every value of the key: the named ones, then the others.
+    pub fn values(&self) -> impl Iterator<Item = &RegValue> {
+        [
+            &self.windows,
+            &self.required,
+            &self.optional,
+            &self.kmode,
+            &self.debug,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&self.other)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Subsystems {
     pub key_last_written: u64,
@@ -242,35 +288,14 @@ fn settings(sm: &SessionManagerConfig) -> BTreeMap<String, String> {
             format!("{}: {}", v.value_type, v.display()),
         );
     };
-    for v in [
-        &sm.boot_execute,
-        &sm.boot_execute_no_pnp_sync,
-        &sm.setup_execute,
-        &sm.execute,
-        &sm.platform_execute,
-        &sm.s0_initial_command,
-        &sm.exclude_from_known_dlls,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for v in sm.boot_values() {
         put("Session Manager", v);
     }
-    for p in [
-        &sm.pending_file_rename_operations,
-        &sm.pending_file_rename_operations2,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for p in sm.pending_renames() {
         put("Session Manager", &p.value);
     }
     if let Some(s) = &sm.subsystems {
-        for v in [&s.windows, &s.required, &s.optional, &s.kmode, &s.debug]
-            .into_iter()
-            .flatten()
-            .chain(&s.other)
-        {
+        for v in s.values() {
             put("SubSystems", v);
         }
     }

@@ -176,11 +176,6 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
             }
             let offset = first.saturating_mul(ss);
             let type_guid = guid(&e[..16]);
-            let name_units: Vec<u16> = e[56..128]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .take_while(|&u| u != 0)
-                .collect();
             parts.push(Partition {
                 index: slot as u32 + 1,
                 offset,
@@ -190,7 +185,7 @@ pub(crate) fn read(disk: &dyn ByteSource, s0: &[u8; 512]) -> Option<PartitionTab
                 mbr_type: None,
                 gpt_type: Some(type_guid),
                 gpt_guid: Some(guid(&e[16..32])),
-                name: String::from_utf16_lossy(&name_units),
+                name: triage_bytes::utf16::until_nul(&e[56..128]),
                 bootable: le64(e, 48) & 0x4 != 0,
                 logical: false,
                 fs: identify(disk, offset),
