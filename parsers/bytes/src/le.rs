@@ -32,6 +32,23 @@ pub fn i64_at(data: &[u8], offset: usize) -> Option<i64> {
     array(data, offset).map(i64::from_le_bytes)
 }
 
+/// The same reads with 0 for bytes outside `data`: for fields of a structure whose
+/// length was checked before, or whose absence reads as zero.
+#[inline]
+pub fn u16_or_zero(data: &[u8], offset: usize) -> u16 {
+    u16_at(data, offset).unwrap_or(0)
+}
+
+#[inline]
+pub fn u32_or_zero(data: &[u8], offset: usize) -> u32 {
+    u32_at(data, offset).unwrap_or(0)
+}
+
+#[inline]
+pub fn u64_or_zero(data: &[u8], offset: usize) -> u64 {
+    u64_at(data, offset).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +62,8 @@ mod tests {
         assert_eq!(u32_at(&b, 6), None);
         assert_eq!(u64_at(&b, usize::MAX - 2), None);
         assert_eq!(slice(&b, usize::MAX, 2), None);
+        assert_eq!(u32_or_zero(&b, 6), 0);
+        assert_eq!(u64_or_zero(&b, usize::MAX), 0);
+        assert_eq!(u16_or_zero(&b, 7), 0x0908);
     }
 }

@@ -155,15 +155,7 @@ pub(crate) fn file_name(path: &str) -> Option<String> {
     (!name.is_empty() && name != "." && name != "..").then(|| name.to_string())
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    (u64::from(be32(b, at)) << 32) | u64::from(be32(b, at + 4))
-}
+use triage_bytes::be::{u32_or_zero as be32, u64_or_zero as be64};
 
 /// The footer/header checksum: the one's complement of the byte sum without the field.
 fn checksum(b: &[u8], field: usize) -> u32 {

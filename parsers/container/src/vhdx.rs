@@ -75,19 +75,7 @@ const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
 
 use triage_bytes::guid::{at as guid_at, lower as guid_text};
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .unwrap_or(0)
-}
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
-}
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from(le32(b, at)) | (u64::from(le32(b, at + 4)) << 32)
-}
+use triage_bytes::le::{u16_or_zero as le16, u32_or_zero as le32, u64_or_zero as le64};
 
 const CRC32C_TABLE: [u32; 256] = {
     let mut t = [0u32; 256];

@@ -30,21 +30,7 @@ pub const MAX_CHAIN: usize = 16;
 const DIR_BUDGET: u64 = 256 << 20;
 const LAYER: &str = "vmdk";
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .map(|s| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(s);
-            u64::from_le_bytes(a)
-        })
-        .unwrap_or(0)
-}
+use triage_bytes::le::{u32_or_zero as le32, u64_or_zero as le64};
 
 // ---------------------------------------------------------------- the disk
 

@@ -63,24 +63,8 @@ pub fn parse_appcompatcache(data: &[u8], key: &str, control_set: &str) -> Execut
     facts
 }
 
-fn u16_at(d: &[u8], o: usize) -> Option<u16> {
-    d.get(o..o.checked_add(2)?)?
-        .try_into()
-        .ok()
-        .map(u16::from_le_bytes)
-}
-fn u32_at(d: &[u8], o: usize) -> Option<u32> {
-    d.get(o..o.checked_add(4)?)?
-        .try_into()
-        .ok()
-        .map(u32::from_le_bytes)
-}
-fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    d.get(o..o.checked_add(8)?)?
-        .try_into()
-        .ok()
-        .map(u64::from_le_bytes)
-}
+use triage_bytes::le::{u16_at, u32_at, u64_at};
+
 use triage_bytes::utf16::lossy as utf16;
 
 struct Parser<'p> {

@@ -2,25 +2,11 @@
 //! parsed attributes borrow from the record buffer: enumeration allocates only what an
 //! [`crate::Entry`] keeps.
 
-/// Little-endian readers that return 0 past the end: callers bound every value they use,
+/// Little-endian reads that return 0 past the end: callers bound every value they use,
 /// so a short buffer reads as "absent", never as a panic.
-pub(crate) fn u16_at(b: &[u8], o: usize) -> u16 {
-    b.get(o..o.wrapping_add(2))
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .unwrap_or(0)
-}
-pub(crate) fn u32_at(b: &[u8], o: usize) -> u32 {
-    b.get(o..o.wrapping_add(4))
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-pub(crate) fn u64_at(b: &[u8], o: usize) -> u64 {
-    b.get(o..o.wrapping_add(8))
-        .and_then(|s| s.try_into().ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0)
-}
+pub(crate) use triage_bytes::le::{
+    u16_or_zero as u16_at, u32_or_zero as u32_at, u64_or_zero as u64_at,
+};
 
 /// Attribute type codes.
 pub(crate) const AT_STANDARD_INFORMATION: u32 = 0x10;

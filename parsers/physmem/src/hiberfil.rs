@@ -162,17 +162,7 @@ impl HiberState {
     }
 }
 
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
+use triage_bytes::le::{u32_at, u64_at};
 
 /// Reads the header page (`head` = the first 4 KiB of the file; shorter is read as far as
 /// it goes). Cheap: for disk triage deciding whether a `hiberfil.sys` holds memory.

@@ -62,14 +62,6 @@ impl<'a> Buf<'a> {
     }
 }
 
-/// Little-endian u32 at `at` (0 when short: the callers bound their slices first).
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    triage_bytes::le::u32_at(b, at).unwrap_or(0)
-}
-
-/// Little-endian u64 at `at` (0 when short).
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    triage_bytes::le::u64_at(b, at).unwrap_or(0)
-}
+pub(crate) use triage_bytes::le::{u32_or_zero as le32, u64_or_zero as le64};
 
 pub(crate) use triage_bytes::utf16::until_nul as utf16z;

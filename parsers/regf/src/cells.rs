@@ -19,23 +19,7 @@ pub fn file_offset(cell_offset: u32) -> u64 {
     cell_offset as u64 + BASE_BLOCK_SIZE as u64
 }
 
-#[inline]
-pub(crate) fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
-}
-#[inline]
-pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-#[inline]
-pub(crate) fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 8).map(|s| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        u64::from_le_bytes(a)
-    })
-}
+pub(crate) use triage_bytes::le::{u16_at, u32_at, u64_at};
 
 impl<'a> Cells<'a> {
     /// Hive format minor version (big data records exist from 1.4 on).

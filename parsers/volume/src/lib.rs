@@ -246,20 +246,4 @@ fn read_zeroed(src: &dyn ByteSource, off: u64, buf: &mut [u8]) -> bool {
     holes.is_empty() && off.saturating_add(buf.len() as u64) <= src.len()
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        a.copy_from_slice(s);
-    }
-    u64::from_le_bytes(a)
-}
+use triage_bytes::le::{u16_or_zero as le16, u32_or_zero as le32, u64_or_zero as le64};

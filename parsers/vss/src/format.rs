@@ -22,19 +22,7 @@ const MAX_CATALOG_BLOCKS: usize = 1024;
 /// Catalog entries of type 2 kept at most (Windows keeps at most 512 shadow copies).
 const MAX_STORES: usize = 2048;
 
-pub fn u32_at(b: &[u8], o: usize) -> u32 {
-    b.get(o..o + 4)
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
-}
-
-pub fn u64_at(b: &[u8], o: usize) -> u64 {
-    b.get(o..o + 8)
-        .and_then(|s| s.try_into().ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0)
-}
+pub use triage_bytes::le::{u32_or_zero as u32_at, u64_or_zero as u64_at};
 
 pub use triage_bytes::guid::{at as guid_at, lower as guid_string};
 

@@ -82,19 +82,7 @@ fn read_vec(src: &dyn ByteSource, off: u64, len: u64) -> Option<Vec<u8>> {
     Some(v)
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        a.copy_from_slice(s);
-    }
-    u64::from_le_bytes(a)
-}
+use triage_bytes::le::{u32_or_zero as le32, u64_or_zero as le64};
 
 /// Walk one segment's section chain. Never fails: what cannot be read is left out and
 /// the segment marked incomplete.
