@@ -17,11 +17,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 (cd "$repo" && cargo build --release -q -p smss-triage -p triage-memgen)
-tri=$repo/target/release/smss-triage
+target=${CARGO_TARGET_DIR:-$repo/target}
+tri=$target/release/smss-triage
 img=$work/bench-$build.raw
 # Like the reference image: noise in every free page, a third of memory mapped as
 # kernel pool, 300 processes.
-"$repo/target/release/memgen" --scenario "${SCENARIO:-clean}" --build "$build" --size "$size" --seed 1 \
+"$target/release/memgen" --scenario "${SCENARIO:-clean}" --build "$build" --size "$size" --seed 1 \
     --pool-fraction "${POOL_FRACTION:-0.33}" --extra-processes "${EXTRA_PROCESSES:-281}" --symbols "$symbols" -o "$img" >&2
 cat "$img" > /dev/null # warm the page cache for every reader alike
 
@@ -88,7 +89,7 @@ fi
 if [ "${BATCH:-1}" = "1" ]; then
     mkdir -p "$work/batch"
     for i in $(seq 1 20); do
-        "$repo/target/release/memgen" --scenario masquerades --build 19041 --size "${BATCH_SIZE:-256M}" --seed "$i" \
+        "$target/release/memgen" --scenario masquerades --build 19041 --size "${BATCH_SIZE:-256M}" --seed "$i" \
             --symbols "$symbols" -o "$work/batch/d$i.raw" > /dev/null 2>&1
     done
     rm -f "$work"/batch/*.truth.json
