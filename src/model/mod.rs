@@ -518,30 +518,23 @@ impl InputReport {
         for r in &mut self.files {
             r.input.clone_from(&input);
         }
-        for r in &mut self.processes {
-            r.input.clone_from(&input);
-            r.sha256.clone_from(&sha);
+        // Every other kind carries the input's path and hash.
+        macro_rules! stamp {
+            ($($records:expr),*) => {$(
+                for r in &mut $records {
+                    r.input.clone_from(&input);
+                    r.sha256.clone_from(&sha);
+                }
+            )*};
         }
-        for r in &mut self.registry {
-            r.input.clone_from(&input);
-            r.sha256.clone_from(&sha);
-        }
-        for f in &mut self.findings {
-            f.input.clone_from(&input);
-            f.sha256.clone_from(&sha);
-        }
-        for v in &mut self.volumes {
-            v.input.clone_from(&input);
-            v.sha256.clone_from(&sha);
-        }
-        for e in &mut self.entries {
-            e.input.clone_from(&input);
-            e.sha256.clone_from(&sha);
-        }
-        for e in &mut self.executions {
-            e.input.clone_from(&input);
-            e.sha256.clone_from(&sha);
-        }
+        stamp!(
+            self.processes,
+            self.registry,
+            self.findings,
+            self.volumes,
+            self.entries,
+            self.executions
+        );
         self.input.findings = self.findings.len();
         self.input.max_severity = self
             .findings
