@@ -21,24 +21,7 @@ const SIZE: u64 = 64 << 20;
 
 /// Every Windows 10/11 ntkrnlmp ISF in the symbol directory, with its build.
 fn isfs(symbols: &Path) -> Vec<(u32, Isf)> {
-    let dir = symbols.join("windows/ntkrnlmp.pdb");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .into_iter()
-        .filter_map(|p| {
-            let stem = p
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".json.xz")?
-                .to_string();
-            let (guid, age) = stem.split_once('-')?;
-            let build = triage_isf::known_build(guid, age.parse().ok()?)?.build;
-            (build >= 10240).then(|| (build, Isf::load(&p).expect("ISF loads")))
-        })
-        .collect()
+    triage_memgen::kernel_isfs(symbols, 10240).expect("every ISF loads")
 }
 
 fn find(sc: &mut Scenario, pid: u64) -> &mut ProcessSpec {

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use triage_isf::Isf;
 use triage_memgen::{write_disguised_image, Format, Scenario};
@@ -15,27 +13,10 @@ use triage_winmem::{mem_info_path, Layout, LayoutSource};
 
 /// Every x64 ntkrnlmp ISF memgen can generate from (Windows 10 and later), with its build.
 fn isfs() -> Vec<(u32, Isf)> {
-    let Some(symbols) = common::symbols_dir() else {
-        return Vec::new();
-    };
-    let dir = symbols.join("windows/ntkrnlmp.pdb");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .into_iter()
-        .filter_map(|p| {
-            let stem = p
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".json.xz")?
-                .to_string();
-            let (guid, age) = stem.split_once('-')?;
-            let build = triage_isf::known_build(guid, age.parse().ok()?)?.build;
-            (build >= 10240).then(|| (build, Isf::load(&p).expect("ISF loads")))
-        })
-        .collect()
+    match common::symbols_dir() {
+        Some(symbols) => triage_memgen::kernel_isfs(&symbols, 10240).expect("every ISF loads"),
+        None => Vec::new(),
+    }
 }
 
 #[test]

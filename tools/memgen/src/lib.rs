@@ -123,6 +123,29 @@ pub fn build_memory(sc: &Scenario, isf: &Isf) -> Result<(PhysMem, Truth), Memgen
     Ok((b.mem, b.truth))
 }
 
+/// Every ntkrnlmp ISF of a known build from `min_build` on in a Volatility symbol
+/// directory, with its build, in file-name order: the kernels a test generates from.
+pub fn kernel_isfs(symbols: &Path, min_build: u32) -> Result<Vec<(u32, Isf)>, MemgenError> {
+    let dir = symbols.join("windows/ntkrnlmp.pdb");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut out = Vec::new();
+    for p in files {
+        let known = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json.xz"))
+            .and_then(|stem| stem.split_once('-'))
+            .and_then(|(guid, age)| triage_isf::known_build(guid, age.parse().ok()?));
+        if let Some(k) = known.filter(|k| k.build >= min_build) {
+            out.push((k.build, Isf::load(&p)?));
+        }
+    }
+    Ok(out)
+}
+
 /// The ISF a scenario asks for: its explicit `isf` path, or the oldest known revision of
 /// its `build` in a Volatility symbol directory.
 pub fn resolve_isf(sc: &Scenario, symbols: &Path) -> Result<Isf, MemgenError> {

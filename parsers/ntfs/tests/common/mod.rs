@@ -2,6 +2,8 @@
 //! `icat` (content) and `istat` (full-precision times), compared with our reader.
 #![allow(dead_code)]
 
+pub mod synthetic;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
