@@ -11,152 +11,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
 use assert_cmd::Command;
+use common::scenarios::scenarios;
 use common::{parse_csv, repo_dir, shared_dir};
 use serde_json::Value;
 use triage_isf::Isf;
-use triage_memgen::{write_disguised_image, Format, ProcessSpec, Scenario, Truth, TICKS};
+use triage_memgen::{write_disguised_image, Format, Scenario, Truth};
 
-const VOL: &str = r"\Device\HarddiskVolume3";
 const SIZE: u64 = 64 << 20;
 
 /// Every Windows 10/11 ntkrnlmp ISF in the symbol directory, with its build.
 fn isfs(symbols: &Path) -> Vec<(u32, Isf)> {
     triage_memgen::kernel_isfs(symbols, 10240).expect("every ISF loads")
-}
-
-fn find(sc: &mut Scenario, pid: u64) -> &mut ProcessSpec {
-    sc.processes.iter_mut().find(|p| p.pid == pid).unwrap()
-}
-
-fn master(sc: &Scenario) -> u64 {
-    sc.processes
-        .iter()
-        .find(|p| p.name == "smss.exe" && p.ppid == 4)
-        .unwrap()
-        .pid
-}
-
-fn explorer(sc: &Scenario) -> ProcessSpec {
-    sc.processes
-        .iter()
-        .find(|p| p.name == "explorer.exe")
-        .unwrap()
-        .clone()
-}
-
-fn user_process(sc: &Scenario, pid: u64, name: &str, path: &str) -> ProcessSpec {
-    let e = explorer(sc);
-    let mut p = e.clone();
-    p.pid = pid;
-    p.ppid = e.pid;
-    p.name = name.into();
-    p.image_path = format!("{VOL}{path}");
-    p.peb_image_path = None;
-    p.command_line = format!("C:{path}");
-    p.create_time = e.create_time + 5 * TICKS;
-    p
-}
-
-type Mutate = fn(&mut Scenario);
-
-/// The scenarios of tests/cli_mem_scenarios.rs, each with the rules it must raise.
-fn scenarios() -> Vec<(&'static str, Mutate, &'static [&'static str])> {
-    vec![
-        ("clean", |_| {}, &[]),
-        (
-            "smss_users_public",
-            |sc| {
-                let m = master(sc);
-                find(sc, m).image_path = format!(r"{VOL}\Users\Public\smss.exe");
-            },
-            &["SMSS-PATH"],
-        ),
-        (
-            "second_master",
-            |sc| {
-                let m = master(sc);
-                let mut p = find(sc, m).clone();
-                p.pid = 3000;
-                p.create_time += 20 * TICKS;
-                sc.processes.push(p);
-            },
-            &["SMSS-INSTANCES"],
-        ),
-        (
-            "smss_user_token",
-            |sc| {
-                let m = master(sc);
-                find(sc, m).user_sid = "S-1-5-21-1111111111-2222222222-3333333333-1001".into();
-            },
-            &["SEDEBUG", "SMSS-USER"],
-        ),
-        (
-            "lookalike_names",
-            |sc| {
-                let a = user_process(sc, 7100, "smss .exe", r"\Users\alice\smss .exe");
-                let b = user_process(sc, 7104, "srnss.exe", r"\Users\alice\srnss.exe");
-                sc.processes.extend([a, b]);
-            },
-            &["NAME-LOOKALIKE"],
-        ),
-        (
-            "smss_unlinked",
-            |sc| {
-                let m = master(sc);
-                let mut p = sc
-                    .processes
-                    .iter()
-                    .find(|p| p.name == "smss.exe" && p.ppid == m)
-                    .unwrap()
-                    .clone();
-                let boot = sc
-                    .processes
-                    .iter()
-                    .find(|p| p.pid == 4)
-                    .unwrap()
-                    .create_time;
-                p.pid = 2000;
-                p.session_id = Some(2);
-                p.exit_time = None;
-                p.threads = 2;
-                p.linked_in_active_list = false;
-                p.create_time = boot + 100 * TICKS;
-                sc.processes.push(p);
-            },
-            &["HIDDEN", "SMSS-INSTANCES"],
-        ),
-        (
-            "csrss_parent_explorer",
-            |sc| {
-                let e = explorer(sc);
-                let mut p = sc
-                    .processes
-                    .iter()
-                    .find(|p| p.name == "csrss.exe")
-                    .unwrap()
-                    .clone();
-                p.pid = 7200;
-                p.ppid = e.pid;
-                p.session_id = Some(1);
-                p.create_time = e.create_time + 10 * TICKS;
-                sc.processes.push(p);
-            },
-            &["CHILD-PARENT"],
-        ),
-        (
-            "peb_masquerade",
-            |sc| {
-                let svc = sc
-                    .processes
-                    .iter()
-                    .find(|p| p.name == "svchost.exe")
-                    .unwrap()
-                    .pid;
-                find(sc, svc).peb_image_path = Some(r"C:\Windows\explorer.exe".into());
-            },
-            &["PEB-MASQ"],
-        ),
-    ]
 }
 
 fn run(img: &Path, args: &[&str]) -> Vec<HashMap<String, String>> {
@@ -335,6 +200,12 @@ fn disguised_images_equal_the_truth_and_raise_their_rules() {
         let every = i == 0 || i + 1 == all.len();
         for (name, mutate, want) in scenarios() {
             if !every && name != "clean" {
+                continue;
+            }
+            // Its exited smss children are unlinked from the list, and ExitTime is found
+            // only from an exited process on the list (docs/memory.md): with no table the
+            // field stays empty there by design, which check_layout would report.
+            if name == "exited_children_scan_only" {
                 continue;
             }
             let formats: &[Format] = if name == "clean" {

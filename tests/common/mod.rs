@@ -1,6 +1,8 @@
 //! Fixtures for the integration tests, found in one place.
 #![allow(dead_code, unused_imports)]
 
+pub mod scenarios;
+
 pub use triage_testkit::{repo_dir, samples_dir, shared_dir};
 
 /// Parse CSV text into a header and rows of (column -> value).

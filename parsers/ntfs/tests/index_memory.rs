@@ -100,19 +100,10 @@ fn generated_volume_index_holds_the_directories_only() {
 /// (counted here from the entries' own parent references).
 #[test]
 fn sleuthkit_7_undel_index_is_directories_and_referenced_deleted_records() {
-    let Some(disk) = triage_testkit::sample_dir("disk") else {
+    let t = tmp();
+    let Some(img) = sleuthkit_7_undel(t.path()) else {
         return;
     };
-    let t = tmp();
-    if unzip(
-        &disk.join("sleuthkit__sleuthkit_test_data__7-undel-ntfs.zip"),
-        t.path(),
-    )
-    .is_none()
-    {
-        return;
-    }
-    let img = t.path().join("7-undel-ntfs/7-ntfs-undel.dd");
     let ntfs = open(&img, 0);
     let (all, stats) = enumerate(|f| ntfs.for_each_entry(f).unwrap());
     let base = |e: &&Entry| e.base_record == 0;

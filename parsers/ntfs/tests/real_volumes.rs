@@ -22,19 +22,10 @@ fn report(what: &str, r: &Report) {
 
 #[test]
 fn sleuthkit_7_undel_ntfs_matches_fls_icat_istat() {
-    let Some(disk) = triage_testkit::sample_dir("disk") else {
+    let t = tmp();
+    let Some(img) = sleuthkit_7_undel(t.path()) else {
         return;
     };
-    let t = tmp();
-    if unzip(
-        &disk.join("sleuthkit__sleuthkit_test_data__7-undel-ntfs.zip"),
-        t.path(),
-    )
-    .is_none()
-    {
-        return;
-    }
-    let img = t.path().join("7-undel-ntfs/7-ntfs-undel.dd");
     let ntfs = open(&img, 0);
     let Some(r) = compare_with_fls(&img, 0, &ntfs, 1) else {
         return;

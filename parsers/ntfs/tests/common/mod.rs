@@ -20,6 +20,17 @@ pub fn gunzip(src: &Path, dst: &Path) {
     std::io::copy(&mut d, &mut o).unwrap();
 }
 
+/// The sleuthkit test image `7-ntfs-undel.dd` (deleted files and directories), unzipped
+/// into `dir`; `None` locally without the samples or `unzip`.
+pub fn sleuthkit_7_undel(dir: &Path) -> Option<PathBuf> {
+    let disk = triage_testkit::sample_dir("disk")?;
+    unzip(
+        &disk.join("sleuthkit__sleuthkit_test_data__7-undel-ntfs.zip"),
+        dir,
+    )?;
+    Some(dir.join("7-undel-ntfs/7-ntfs-undel.dd"))
+}
+
 pub fn unzip(zip: &Path, dir: &Path) -> Option<()> {
     let unzip = triage_testkit::tool("unzip")?;
     let st = Command::new(unzip)
