@@ -149,9 +149,15 @@ pub(crate) fn ewfacquire(raw: &Path, out: &Path, fixed_date: bool) -> Result<Pat
     .map(std::ffi::OsStr::new)
     .chain([target.as_os_str(), raw.as_os_str()]);
     if fixed_date && crate::run::find("faketime").is_ok() {
-        let all = ["2023-11-14 22:13:20".as_ref(), ewf.as_os_str()]
-            .into_iter()
-            .chain(args);
+        // `-f`: the clock stands still. Without it faketime only starts the clock there,
+        // and a slow run (a loaded CI machine) writes a later second into the header.
+        let all = [
+            "-f".as_ref(),
+            "2023-11-14 22:13:20".as_ref(),
+            ewf.as_os_str(),
+        ]
+        .into_iter()
+        .chain(args);
         run("faketime", all)?;
     } else {
         run("ewfacquire", args)?;
